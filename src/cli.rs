@@ -1,0 +1,121 @@
+//! What each subcommand does; `main` only parses flags and maps the outcome to an exit code.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::config::{ContentArgs, ServeArgs};
+use crate::content::{self, Catalogue, ContentFiles};
+use crate::state::{AllowedHosts, AppState};
+use crate::store::Store;
+
+/// Reads the content named by the flags (or the embedded copy) and validates it.
+fn load_content(args: &ContentArgs) -> Result<Catalogue, String> {
+    let files = match &args.content {
+        Some(dir) => ContentFiles::from_dir(dir)
+            .map_err(|err| format!("cannot read content folder {}: {err}", dir.display()))?,
+        None => ContentFiles::embedded(),
+    };
+    content::load(&files).map_err(|problems| {
+        let count = problems.0.len();
+        format!("{problems}{count} problem(s) in {}", files.root)
+    })
+}
+
+/// `kubelab lint`: prints every problem; exit 1 if there are any.
+pub fn lint(args: &ContentArgs) -> ExitCode {
+    match load_content(args) {
+        Ok(catalogue) => {
+            let sections: usize = catalogue.lessons.iter().map(|l| l.sections.len()).sum();
+            println!(
+                "content OK: {} lesson(s), {} section(s), {} task(s)",
+                catalogue.lessons.len(),
+                sections,
+                catalogue.tasks.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(report) => {
+            println!("{report}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kubelab serve`: refuses invalid content, then serves until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> ExitCode {
+    let started = Instant::now();
+    let catalogue = match load_content(&args.content) {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!(
+                "{report}\nkubelab will not start on invalid content; run `kubelab lint` after fixing it."
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let db = args.db_path();
+    let store = match Store::open(&db).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("kubelab: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !args.addr.ip().is_loopback() && args.allow_hosts.is_empty() {
+        tracing::warn!(
+            "listening on {} but only answering for loopback host names; add --allow-host NAME for learners on other machines",
+            args.addr
+        );
+    }
+    let mut hosts: Vec<String> = args.allow_hosts.clone();
+    if !args.addr.ip().is_unspecified() {
+        hosts.push(args.addr.ip().to_string());
+    }
+    let state = AppState::new(catalogue, store.clone(), AllowedHosts::loopback_and(hosts));
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("kubelab: cannot listen on {}: {err}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        db = %db.display(),
+        "kubelab listening on http://{} (ready in {} ms)",
+        args.addr,
+        started.elapsed().as_millis()
+    );
+    let served = axum::serve(listener, crate::web::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    store.close().await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kubelab: server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

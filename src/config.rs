@@ -1,0 +1,65 @@
+//! Command-line flags, each with an environment fallback.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// kubelab: learn and practise for the Kubernetes CKA exam.
+#[derive(Debug, Parser)]
+#[command(name = "kubelab", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve lessons and tasks in the browser.
+    Serve(ServeArgs),
+    /// Validate a content folder and print every problem as file:line: message.
+    Lint(ContentArgs),
+}
+
+/// Where content comes from.
+#[derive(Debug, Clone, Args)]
+pub struct ContentArgs {
+    /// A content folder to use instead of the content built into the binary.
+    #[arg(long, env = "KUBELAB_CONTENT")]
+    pub content: Option<PathBuf>,
+}
+
+/// `kubelab serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; loopback by default so only this machine can connect.
+    #[arg(long, env = "KUBELAB_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// SQLite database file [default: the user's data folder, e.g. ~/.local/share/kubelab/kubelab.db].
+    #[arg(long, env = "KUBELAB_DB")]
+    pub db: Option<PathBuf>,
+    /// Extra host names to answer for, e.g. a workshop machine's name (repeatable).
+    #[arg(
+        long = "allow-host",
+        env = "KUBELAB_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
+}
+
+impl ServeArgs {
+    /// The database path: `--db`, or `kubelab.db` in the platform's data folder.
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| {
+            dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("kubelab")
+                .join("kubelab.db")
+        })
+    }
+}

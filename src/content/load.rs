@@ -1,0 +1,588 @@
+//! Reads a content tree into a [`Catalogue`], collecting every problem rather than stopping
+//! at the first, so one `kubelab lint` run shows an author all there is to fix.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::markdown::{Embeds, code_block, render};
+use super::model::{CatalogueFile, LessonFile, Step, TaskFile};
+use super::problem::{Problem, Problems, line_of};
+use super::source::ContentFiles;
+use super::{Catalogue, Domain, Lesson, Section, Task, Topic};
+use crate::content::highlight::lang_for_file;
+
+/// Loads and validates a content tree; every problem found is returned together.
+pub fn load(files: &ContentFiles) -> Result<Catalogue, Problems> {
+    let mut loader = Loader {
+        files,
+        problems: Vec::new(),
+    };
+    let catalogue = loader.build();
+    let mut problems = loader.problems;
+    problems.sort();
+    problems.dedup();
+    match catalogue {
+        Some(catalogue) if problems.is_empty() => Ok(catalogue),
+        _ => Err(Problems(problems)),
+    }
+}
+
+struct Loader<'a> {
+    files: &'a ContentFiles,
+    problems: Vec<Problem>,
+}
+
+/// Whether `id` is lowercase ASCII words joined by single dashes.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+impl<'a> Loader<'a> {
+    fn problem(&mut self, rel: &str, line: usize, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.files.display(rel),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn text(&mut self, rel: &str) -> Option<&'a str> {
+        let files = self.files;
+        let Some(bytes) = files.get(rel) else {
+            self.problem(rel, 1, "file is missing");
+            return None;
+        };
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(err) => {
+                let line = line_at_byte(bytes, err.valid_up_to());
+                self.problem(rel, line, "file is not valid UTF-8");
+                None
+            }
+        }
+    }
+
+    fn yaml<T: DeserializeOwned>(&mut self, rel: &str) -> Option<(T, &'a str)> {
+        let source = self.text(rel)?;
+        match serde_yaml_ng::from_str::<T>(source) {
+            Ok(value) => Some((value, source)),
+            Err(err) => {
+                let line = err.location().map(|l| l.line()).unwrap_or(1);
+                let mut message = err.to_string();
+                if let Some(cut) = message.rfind(" at line ") {
+                    message.truncate(cut);
+                }
+                self.problem(rel, line, message);
+                None
+            }
+        }
+    }
+
+    fn check_id(&mut self, rel: &str, source: &str, key: &str, id: &str) {
+        if !valid_id(id) {
+            self.problem(
+                rel,
+                line_of(source, key, id),
+                format!(
+                    "`{id}` is not a valid id: use lowercase letters, digits and single dashes"
+                ),
+            );
+        }
+    }
+
+    fn check_unique<'s>(
+        &mut self,
+        rel: &str,
+        source: &str,
+        key: &str,
+        what: &str,
+        ids: impl Iterator<Item = &'s str>,
+    ) {
+        let mut seen = HashSet::new();
+        for id in ids {
+            self.check_id(rel, source, key, id);
+            if !seen.insert(id) {
+                let line = source
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| {
+                        let l = l.trim_start().trim_start_matches("- ");
+                        l.starts_with(&format!("{key}:")) && l.contains(id)
+                    })
+                    .nth(1)
+                    .map(|(i, _)| i + 1)
+                    .unwrap_or(1);
+                self.problem(rel, line, format!("duplicate {what} id `{id}`"));
+            }
+        }
+    }
+
+    fn build(&mut self) -> Option<Catalogue> {
+        let rel = "catalogue.yaml";
+        let parsed = self.yaml::<CatalogueFile>(rel);
+        let mut lessons = Vec::new();
+        let mut tasks = BTreeMap::new();
+        for dir in self.files.subdirs("lessons") {
+            if let Some((lesson, lesson_tasks)) = self.lesson(&dir) {
+                lessons.push(lesson);
+                for task in lesson_tasks {
+                    tasks.insert(task.id.clone(), task);
+                }
+            }
+        }
+        let (file, source) = parsed?;
+        self.check_unique(
+            rel,
+            source,
+            "id",
+            "domain",
+            file.domains.iter().map(|d| d.id.as_str()),
+        );
+        self.check_unique(
+            rel,
+            source,
+            "id",
+            "topic",
+            file.domains
+                .iter()
+                .flat_map(|d| d.topics.iter().map(|t| t.id.as_str())),
+        );
+        let total: u32 = file.domains.iter().map(|d| d.weight).sum();
+        if total != 100 {
+            self.problem(
+                rel,
+                line_of(source, "weight", ""),
+                format!("domain weights add up to {total}, not 100"),
+            );
+        }
+        let mut listed = BTreeSet::new();
+        for topic in file.domains.iter().flat_map(|d| &d.topics) {
+            if let Some(lesson) = &topic.lesson {
+                listed.insert(lesson.clone());
+                if !lessons.iter().any(|l: &Lesson| &l.id == lesson) {
+                    let line = line_of(source, "lesson", lesson);
+                    self.problem(rel, line, format!("topic `{}` names lesson `{lesson}`, which does not exist under lessons/", topic.id));
+                }
+            }
+        }
+        for lesson in &lessons {
+            if !listed.contains(&lesson.id) {
+                let lesson_rel = format!("lessons/{}/lesson.yaml", lesson.id);
+                self.problem(
+                    &lesson_rel,
+                    1,
+                    format!(
+                        "lesson `{}` is not listed under any topic of catalogue.yaml",
+                        lesson.id
+                    ),
+                );
+            }
+        }
+        // Present lessons in the catalogue's topic order.
+        let order: Vec<&String> = file
+            .domains
+            .iter()
+            .flat_map(|d| &d.topics)
+            .filter_map(|t| t.lesson.as_ref())
+            .collect();
+        lessons.sort_by_key(|l| {
+            order
+                .iter()
+                .position(|id| **id == l.id)
+                .unwrap_or(usize::MAX)
+        });
+        let domains = file
+            .domains
+            .into_iter()
+            .map(|d| Domain {
+                id: d.id,
+                title: d.title,
+                weight: d.weight,
+                topics: d
+                    .topics
+                    .into_iter()
+                    .map(|t| Topic {
+                        id: t.id,
+                        title: t.title,
+                        lesson: t.lesson,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Some(Catalogue {
+            exam: file.exam,
+            curriculum: file.curriculum,
+            domains,
+            lessons,
+            tasks,
+            digest: digest(self.files),
+        })
+    }
+
+    fn lesson(&mut self, dir: &str) -> Option<(Lesson, Vec<Task>)> {
+        let base = format!("lessons/{dir}");
+        let rel = format!("{base}/lesson.yaml");
+        let (file, source) = self.yaml::<LessonFile>(&rel)?;
+        if file.id != dir {
+            self.problem(
+                &rel,
+                line_of(source, "id", &file.id),
+                format!("lesson id `{}` must equal its folder name `{dir}`", file.id),
+            );
+        }
+        self.check_id(&rel, source, "id", &file.id);
+        self.check_unique(
+            &rel,
+            source,
+            "id",
+            "section",
+            file.sections.iter().map(|s| s.id.as_str()),
+        );
+        if file.sections.is_empty() {
+            self.problem(
+                &rel,
+                line_of(source, "sections", ""),
+                "a lesson needs at least one section",
+            );
+        }
+
+        let files: BTreeMap<String, Vec<u8>> = self
+            .files
+            .children(&format!("{base}/files"), "")
+            .filter_map(|path| {
+                let name = path.rsplit('/').next()?;
+                Some((name.to_string(), self.files.get(path)?.to_vec()))
+            })
+            .collect();
+        let texts: BTreeMap<&str, &str> = files
+            .iter()
+            .filter_map(|(name, bytes)| Some((name.as_str(), std::str::from_utf8(bytes).ok()?)))
+            .collect();
+        let lookup = |name: &str| texts.get(name).copied();
+        let url_prefix = format!("/lessons/{}/files", file.id);
+        let embeds = Embeds {
+            url_prefix: &url_prefix,
+            lookup: &lookup,
+        };
+
+        let mut task_links = Vec::new();
+        let mut sections = Vec::new();
+        let listed: HashSet<String> = file
+            .sections
+            .iter()
+            .map(|s| format!("{base}/sections/{}.md", s.id))
+            .collect();
+        let orphans: Vec<String> = self
+            .files
+            .children(&format!("{base}/sections"), ".md")
+            .filter(|path| !listed.contains(*path))
+            .map(str::to_string)
+            .collect();
+        for orphan in orphans {
+            self.problem(&orphan, 1, "section file is not listed in lesson.yaml");
+        }
+        for section in &file.sections {
+            let md_rel = format!("{base}/sections/{}.md", section.id);
+            let Some(markdown) = self.text(&md_rel) else {
+                continue;
+            };
+            let rendered = render(markdown, &section.id, &embeds);
+            for (name, line) in &rendered.files {
+                if !texts.contains_key(name.as_str()) {
+                    self.problem(
+                        &md_rel,
+                        *line,
+                        format!("embedded file `{name}` does not exist in {base}/files/"),
+                    );
+                }
+            }
+            task_links.extend(
+                rendered
+                    .task_links
+                    .iter()
+                    .map(|(task, line)| (md_rel.clone(), task.clone(), *line)),
+            );
+            sections.push(Section {
+                id: section.id.clone(),
+                title: section.title.clone(),
+                html: rendered.html,
+            });
+        }
+
+        let mut tasks = Vec::new();
+        self.check_unique(
+            &rel,
+            source,
+            "",
+            "task",
+            file.tasks.iter().map(String::as_str),
+        );
+        for task_id in &file.tasks {
+            let task_rel = format!("{base}/tasks/{task_id}.yaml");
+            if self.files.get(&task_rel).is_none() {
+                self.problem(
+                    &rel,
+                    line_of(source, "", task_id),
+                    format!("task `{task_id}` has no file {task_rel}"),
+                );
+                continue;
+            }
+            if let Some(task) = self.task(&task_rel, task_id, &file.id, &texts, &embeds) {
+                task_links.extend(task.1.into_iter());
+                tasks.push(task.0);
+            }
+        }
+        let unlisted: Vec<String> = self
+            .files
+            .children(&format!("{base}/tasks"), ".yaml")
+            .filter(|path| {
+                let stem = path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(".yaml");
+                !file.tasks.iter().any(|t| t == stem)
+            })
+            .map(str::to_string)
+            .collect();
+        for path in unlisted {
+            self.problem(
+                &path,
+                1,
+                "task file is not listed under `tasks` in lesson.yaml",
+            );
+        }
+        for (md_rel, task, line) in task_links {
+            if !file.tasks.contains(&task) {
+                self.problem(
+                    &md_rel,
+                    line,
+                    format!("link to unknown task `/tasks/{task}`"),
+                );
+            }
+        }
+
+        let lesson = Lesson {
+            id: file.id,
+            title: file.title,
+            summary: file.summary,
+            written_for: file.written_for,
+            sections,
+            tasks: file.tasks,
+            files,
+        };
+        Some((lesson, tasks))
+    }
+
+    fn task(
+        &mut self,
+        rel: &str,
+        expected_id: &str,
+        lesson_id: &str,
+        texts: &BTreeMap<&str, &str>,
+        embeds: &Embeds<'_>,
+    ) -> Option<(Task, Vec<(String, String, usize)>)> {
+        let (file, source) = self.yaml::<TaskFile>(rel)?;
+        let mut links = Vec::new();
+        if file.id != expected_id {
+            self.problem(
+                rel,
+                line_of(source, "id", &file.id),
+                format!(
+                    "task id `{}` must equal its file name `{expected_id}`",
+                    file.id
+                ),
+            );
+        }
+        if file.lesson != lesson_id {
+            self.problem(
+                rel,
+                line_of(source, "lesson", &file.lesson),
+                format!(
+                    "task names lesson `{}` but lives in lesson `{lesson_id}`",
+                    file.lesson
+                ),
+            );
+        }
+        if file.minutes == 0 {
+            self.problem(
+                rel,
+                line_of(source, "minutes", "0"),
+                "minutes must be at least 1",
+            );
+        }
+        for name in &file.files {
+            if !texts.contains_key(name.as_str()) {
+                self.problem(
+                    rel,
+                    line_of(source, "files", name),
+                    format!("file `{name}` does not exist in lessons/{lesson_id}/files/"),
+                );
+            }
+        }
+        for step in file.setup.iter().chain(&file.cleanup) {
+            match step {
+                Step::Apply(name) if !texts.contains_key(name.as_str()) => {
+                    self.problem(rel, line_of(source, "apply", name), format!("apply names `{name}`, which does not exist in lessons/{lesson_id}/files/"));
+                }
+                Step::Delete(object) => self.check_object(rel, source, object),
+                _ => {}
+            }
+        }
+        for object in &file.owns {
+            self.check_object(rel, source, object);
+        }
+        if file.checks.is_empty() {
+            self.problem(
+                rel,
+                line_of(source, "checks", ""),
+                "a task needs at least one check",
+            );
+        }
+        self.check_unique(
+            rel,
+            source,
+            "id",
+            "check",
+            file.checks.iter().map(|c| c.id.as_str()),
+        );
+        for criterion in &file.checks {
+            let line = line_of(source, "id", &criterion.id);
+            if criterion.points == 0 {
+                self.problem(
+                    rel,
+                    line,
+                    format!("check `{}` must be worth at least 1 point", criterion.id),
+                );
+            }
+            for message in criterion.check.problems() {
+                self.problem(rel, line, format!("check `{}`: {message}", criterion.id));
+            }
+        }
+
+        let mut missing_files = Vec::new();
+        let mut markdown = |text: &str, key: &str| {
+            let rendered = render(text, &format!("{}-{key}", file.id), embeds);
+            let line = line_of(source, key, "");
+            for (name, _) in rendered.files {
+                if !texts.contains_key(name.as_str()) {
+                    missing_files.push((name, line));
+                }
+            }
+            links.extend(
+                rendered
+                    .task_links
+                    .into_iter()
+                    .map(|(t, _)| (rel.to_string(), t, line)),
+            );
+            rendered.html
+        };
+        let statement_html = markdown(&file.statement, "statement");
+        let hints_html: Vec<String> = file.hints.iter().map(|h| markdown(h, "hints")).collect();
+        let solution_html = markdown(&file.solution, "solution");
+        for (name, line) in missing_files {
+            self.problem(
+                rel,
+                line,
+                format!("embedded file `{name}` does not exist in lessons/{lesson_id}/files/"),
+            );
+        }
+        let url_prefix = format!("/lessons/{lesson_id}/files");
+        let files = file
+            .files
+            .iter()
+            .filter_map(|name| {
+                let text = texts.get(name.as_str())?;
+                Some((
+                    name.clone(),
+                    code_block(text, lang_for_file(name), Some((&url_prefix, name))),
+                ))
+            })
+            .collect();
+        let task = Task {
+            id: file.id,
+            title: file.title,
+            lesson: file.lesson,
+            minutes: file.minutes,
+            style: file.style,
+            statement_html,
+            files,
+            hints_html,
+            solution_html,
+            requires: file.requires,
+            changes: file.changes,
+            owns: file.owns,
+            setup: file.setup,
+            cleanup: file.cleanup,
+            checks: file.checks,
+        };
+        Some((task, links))
+    }
+
+    fn check_object(&mut self, rel: &str, source: &str, object: &super::ObjectRef) {
+        let line = line_of(source, "name", &object.name);
+        match (object.kind.namespaced(), &object.namespace) {
+            (true, None) => self.problem(
+                rel,
+                line,
+                format!("{:?} `{}` needs a namespace", object.kind, object.name),
+            ),
+            (false, Some(_)) => self.problem(
+                rel,
+                line,
+                format!(
+                    "{:?} `{}` is cluster-scoped and takes no namespace",
+                    object.kind, object.name
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn digest(files: &ContentFiles) -> String {
+    let mut hasher = Sha256::new();
+    for (path, bytes) in &files.files {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn line_at_byte(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("deploy-two-pods"));
+        assert!(valid_id("a1"));
+        assert!(!valid_id("Deploy"));
+        assert!(!valid_id("a--b"));
+        assert!(!valid_id("-a"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("a_b"));
+    }
+}

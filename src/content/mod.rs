@@ -1,0 +1,156 @@
+//! Content loaded once into a typed, validated catalogue; Markdown is rendered at load.
+
+mod highlight;
+mod load;
+mod markdown;
+pub mod model;
+mod problem;
+mod source;
+
+use std::collections::BTreeMap;
+
+pub use highlight::stylesheet as highlight_stylesheet;
+pub use load::load;
+pub use markdown::code_block;
+pub use model::{Change, CniRequirement, ObjectRef, Step, TaskStyle};
+pub use problem::{Problem, Problems};
+pub use source::ContentFiles;
+
+use crate::checks::Criterion;
+
+/// Everything a learner can read or do, validated.
+#[derive(Debug)]
+pub struct Catalogue {
+    /// The exam, e.g. `CKA`.
+    pub exam: String,
+    /// The curriculum version the weights come from.
+    pub curriculum: String,
+    /// Exam domains in display order.
+    pub domains: Vec<Domain>,
+    /// Lessons in catalogue order.
+    pub lessons: Vec<Lesson>,
+    /// Tasks by id.
+    pub tasks: BTreeMap<String, Task>,
+    /// SHA-256 over every content file, so stored results can name the content they were judged against.
+    pub digest: String,
+}
+
+impl Catalogue {
+    /// The lesson with this id.
+    pub fn lesson(&self, id: &str) -> Option<&Lesson> {
+        self.lessons.iter().find(|lesson| lesson.id == id)
+    }
+
+    /// The task with this id.
+    pub fn task(&self, id: &str) -> Option<&Task> {
+        self.tasks.get(id)
+    }
+
+    /// The lesson's tasks in the lesson's order.
+    pub fn lesson_tasks<'a>(&'a self, lesson: &'a Lesson) -> impl Iterator<Item = &'a Task> {
+        lesson.tasks.iter().filter_map(|id| self.tasks.get(id))
+    }
+}
+
+/// An exam domain.
+#[derive(Debug)]
+pub struct Domain {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Share of the exam in percent.
+    pub weight: u32,
+    /// Topics in curriculum order.
+    pub topics: Vec<Topic>,
+}
+
+/// A curriculum topic, with its lesson when one is written.
+#[derive(Debug)]
+pub struct Topic {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Lesson id, if the topic has content.
+    pub lesson: Option<String>,
+}
+
+/// A lesson with its rendered sections and its files.
+#[derive(Debug)]
+pub struct Lesson {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// The summary paragraph as plain text.
+    pub summary: String,
+    /// Versions the lesson was written for.
+    pub written_for: String,
+    /// Sections in reading order.
+    pub sections: Vec<Section>,
+    /// Task ids in lesson order.
+    pub tasks: Vec<String>,
+    /// Files served raw and embedded in pages, by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Lesson {
+    /// The section with this id.
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|section| section.id == id)
+    }
+}
+
+/// A rendered lesson section.
+#[derive(Debug)]
+pub struct Section {
+    /// Stable id, the anchor and the progress key.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Sanitized HTML body.
+    pub html: String,
+}
+
+/// A task with its rendered texts and its declarations.
+#[derive(Debug)]
+pub struct Task {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// The lesson it belongs to.
+    pub lesson: String,
+    /// Time budget in minutes.
+    pub minutes: u32,
+    /// Task-based or troubleshooting.
+    pub style: TaskStyle,
+    /// Statement HTML.
+    pub statement_html: String,
+    /// The files it uses, rendered as code blocks: (name, html).
+    pub files: Vec<(String, String)>,
+    /// Hints HTML, in reveal order.
+    pub hints_html: Vec<String>,
+    /// Solution HTML.
+    pub solution_html: String,
+    /// Required starting cluster state.
+    pub requires: model::Requirements,
+    /// Cluster-wide changes.
+    pub changes: Vec<Change>,
+    /// Objects the task owns.
+    pub owns: Vec<ObjectRef>,
+    /// Setup steps.
+    pub setup: Vec<Step>,
+    /// Cleanup steps.
+    pub cleanup: Vec<Step>,
+    /// Scored criteria.
+    pub checks: Vec<Criterion>,
+}
+
+impl Task {
+    /// The most points the task can score.
+    pub fn max_points(&self) -> u32 {
+        self.checks.iter().map(|c| c.points).sum()
+    }
+}

@@ -1,0 +1,273 @@
+//! The shapes of content files as authors write them. Every struct rejects unknown fields.
+
+use serde::Deserialize;
+
+use crate::checks::Criterion;
+
+/// `catalogue.yaml`: the exam's domains and the topics under each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueFile {
+    /// The exam the catalogue prepares for, e.g. `CKA`.
+    pub exam: String,
+    /// Which curriculum version the weights come from.
+    pub curriculum: String,
+    /// Exam domains in display order.
+    pub domains: Vec<DomainFile>,
+}
+
+/// One exam domain with its weight in percent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainFile {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Share of the exam in percent.
+    pub weight: u32,
+    /// Topics of the domain, in curriculum order.
+    pub topics: Vec<TopicFile>,
+}
+
+/// A curriculum topic; `lesson` is absent while the topic has no content.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicFile {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// The lesson teaching this topic, if written.
+    pub lesson: Option<String>,
+}
+
+/// `lessons/<id>/lesson.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonFile {
+    /// Must equal the folder name.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// One paragraph shown in the catalogue and at the top of the lesson.
+    pub summary: String,
+    /// The versions the lesson was written and tried against.
+    pub written_for: String,
+    /// Sections in reading order.
+    pub sections: Vec<SectionFile>,
+    /// Task ids in the order the lesson presents them.
+    pub tasks: Vec<String>,
+}
+
+/// A section entry of `lesson.yaml`; the body lives in `sections/<id>.md`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionFile {
+    /// Stable id, used in anchors and stored progress.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+}
+
+/// `tasks/<id>.yaml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskFile {
+    /// Must equal the file name.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// The lesson the task belongs to.
+    pub lesson: String,
+    /// Time budget in minutes.
+    pub minutes: u32,
+    /// Whether the task builds something or repairs something.
+    pub style: TaskStyle,
+    /// Markdown statement.
+    pub statement: String,
+    /// Files from the lesson's `files/` shown with the task.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// Progressive hints, Markdown each.
+    #[serde(default)]
+    pub hints: Vec<String>,
+    /// Markdown solution, hidden until asked for.
+    pub solution: String,
+    /// The cluster state the task starts from.
+    pub requires: Requirements,
+    /// What the task alters beyond the objects it owns.
+    #[serde(default)]
+    pub changes: Vec<Change>,
+    /// Objects that setup, the learner or cleanup create or delete.
+    #[serde(default)]
+    pub owns: Vec<ObjectRef>,
+    /// Steps that make the starting state.
+    #[serde(default)]
+    pub setup: Vec<Step>,
+    /// Steps that undo the task.
+    #[serde(default)]
+    pub cleanup: Vec<Step>,
+    /// Scored criteria.
+    pub checks: Vec<Criterion>,
+}
+
+/// Whether a task builds or troubleshoots.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskStyle {
+    /// Build something.
+    Task,
+    /// Repair something broken.
+    Troubleshooting,
+}
+
+impl TaskStyle {
+    /// Label shown to learners.
+    pub fn label(self) -> &'static str {
+        match self {
+            TaskStyle::Task => "Task-based",
+            TaskStyle::Troubleshooting => "Troubleshooting",
+        }
+    }
+}
+
+/// The cluster state a task needs before it starts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// Which CNI state the cluster must be in.
+    pub cni: CniRequirement,
+}
+
+/// CNI state a task requires.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CniRequirement {
+    /// Any working pod network.
+    Working,
+    /// No CNI installed (a kind cluster with disableDefaultCNI).
+    None,
+    /// Flannel specifically, because the task breaks or repairs it.
+    Flannel,
+}
+
+impl CniRequirement {
+    /// Learner-facing description.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CniRequirement::Working => "a cluster with a working pod network",
+            CniRequirement::None => "a cluster created without a CNI (the lesson's kind config)",
+            CniRequirement::Flannel => "a cluster whose pod network is Flannel",
+        }
+    }
+}
+
+/// Cluster-wide things a task alters.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Installs, removes or breaks the CNI.
+    Cni,
+}
+
+/// A Kubernetes object named by kind, namespace and name.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectRef {
+    /// Object kind.
+    pub kind: ObjectKind,
+    /// Namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// Object name.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{:?} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{:?} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Object kinds tasks may own or delete.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    /// core/v1 Namespace.
+    Namespace,
+    /// core/v1 Pod.
+    Pod,
+    /// apps/v1 DaemonSet.
+    DaemonSet,
+    /// core/v1 ConfigMap.
+    ConfigMap,
+    /// core/v1 ServiceAccount.
+    ServiceAccount,
+    /// rbac ClusterRole.
+    ClusterRole,
+    /// rbac ClusterRoleBinding.
+    ClusterRoleBinding,
+}
+
+impl ObjectKind {
+    /// Whether objects of this kind live in a namespace.
+    pub fn namespaced(self) -> bool {
+        !matches!(
+            self,
+            ObjectKind::Namespace | ObjectKind::ClusterRole | ObjectKind::ClusterRoleBinding
+        )
+    }
+}
+
+/// One setup or cleanup step, written as a one-key map such as `- apply: pod1.yaml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(try_from = "StepFile")]
+pub enum Step {
+    /// Server-side apply of a file from the lesson's `files/`.
+    Apply(String),
+    /// Delete one object (absent is fine).
+    Delete(ObjectRef),
+    /// Inject a named fault.
+    Fault(Fault),
+    /// Undo a named fault.
+    UndoFault(Fault),
+}
+
+/// The written form of a [`Step`]: exactly one of its keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StepFile {
+    apply: Option<String>,
+    delete: Option<ObjectRef>,
+    fault: Option<Fault>,
+    undo_fault: Option<Fault>,
+}
+
+impl TryFrom<StepFile> for Step {
+    type Error = String;
+
+    fn try_from(file: StepFile) -> Result<Step, String> {
+        let mut steps = Vec::new();
+        steps.extend(file.apply.map(Step::Apply));
+        steps.extend(file.delete.map(Step::Delete));
+        steps.extend(file.fault.map(Step::Fault));
+        steps.extend(file.undo_fault.map(Step::UndoFault));
+        match (steps.pop(), steps.is_empty()) {
+            (Some(step), true) => Ok(step),
+            _ => Err(
+                "a step takes exactly one of `apply`, `delete`, `fault` or `undo-fault`"
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+/// Faults a task can inject through the API.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Remove the CNI DaemonSet and its node-side state.
+    RemoveCni,
+}

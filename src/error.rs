@@ -1,0 +1,141 @@
+//! The one application error, rendered as an HTML page (or as JSON for the API).
+
+use askama::Template;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Result of a handler.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// An unknown lesson, task, section, file or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request was malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request came with a Host this server does not answer for (DNS rebinding guard).
+    #[error(
+        "this kubelab server does not answer for the host `{0}`; start it with `--allow-host {0}` to allow it"
+    )]
+    UnknownHost(String),
+    /// A state-changing request came from another site.
+    #[error("cross-site request refused: {0}")]
+    CrossSite(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A template failed to render.
+    #[error("a page failed to render: {0}")]
+    Render(#[from] askama::Error),
+    /// A bug, e.g. a caught panic.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
+            AppError::CrossSite(_) => StatusCode::FORBIDDEN,
+            AppError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(_) | AppError::Render(_) | AppError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// What the learner is told; internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Store(StoreError::Busy) => StoreError::Busy.to_string(),
+            AppError::Store(_) | AppError::Render(_) | AppError::Internal(_) => {
+                "Something went wrong on the kubelab server. The details are in its log; your progress so far is saved.".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    fn log(&self) {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request refused");
+        }
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    /// HTTP status code.
+    pub status: u16,
+    /// Reason phrase, e.g. "Not Found".
+    pub title: String,
+    /// What happened, for the learner.
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message: self.public_message(),
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, "the error page itself failed to render");
+                (status, page.message).into_response()
+            }
+        }
+    }
+}
+
+/// An [`AppError`] rendered as JSON, for `/api/` routes.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        ApiError(err.into())
+    }
+}
+
+#[derive(Serialize)]
+struct ApiErrorBody {
+    error: ApiErrorDetail,
+}
+
+#[derive(Serialize)]
+struct ApiErrorDetail {
+    status: u16,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let body = ApiErrorBody {
+            error: ApiErrorDetail {
+                status: status.as_u16(),
+                message: self.0.public_message(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

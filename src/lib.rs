@@ -1,0 +1,15 @@
+//! kubelab: an interactive tutorial server for the Kubernetes CKA exam.
+
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod progress;
+pub mod state;
+pub mod store;
+pub mod web;
+
+pub use state::{AllowedHosts, AppState};
+pub use store::MIGRATOR;
+pub use web::app;

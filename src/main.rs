@@ -1,0 +1,28 @@
+//! The kubelab binary: parse flags, set up logging on stderr, run a subcommand.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubelab::cli;
+use kubelab::config::{Cli, Command};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "kubelab=info,tower_http=warn".into()),
+        )
+        .init();
+    match args.command {
+        Command::Lint(content) => cli::lint(&content),
+        Command::Serve(serve) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(cli::serve(serve)),
+            Err(err) => {
+                eprintln!("kubelab: cannot start the async runtime: {err}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,97 @@
+//! Shared application state, handed to every handler.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::content::Catalogue;
+use crate::store::Store;
+
+/// Cheap to clone: one `Arc` around everything handlers share.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// What handlers share.
+pub struct App {
+    /// The validated content.
+    pub catalogue: Catalogue,
+    /// The progress database.
+    pub store: Store,
+    /// The highlighting stylesheet, generated from syntect's themes at start-up.
+    pub highlight_css: String,
+    /// Host names (without port) this server answers for.
+    pub allowed_hosts: AllowedHosts,
+}
+
+impl AppState {
+    /// Builds the state from loaded content, an open store and the hosts to answer for.
+    pub fn new(catalogue: Catalogue, store: Store, allowed_hosts: AllowedHosts) -> AppState {
+        AppState(Arc::new(App {
+            catalogue,
+            store,
+            highlight_css: crate::content::highlight_stylesheet(),
+            allowed_hosts,
+        }))
+    }
+}
+
+/// The host names a request's `Host` header may carry, compared without the port.
+#[derive(Debug, Clone)]
+pub struct AllowedHosts(HashSet<String>);
+
+impl AllowedHosts {
+    /// Loopback names plus `extra` (from `--allow-host`), lowercased.
+    pub fn loopback_and<I: IntoIterator<Item = String>>(extra: I) -> AllowedHosts {
+        let mut names: HashSet<String> = ["localhost", "127.0.0.1", "::1"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        names.extend(extra.into_iter().map(|h| {
+            let h = h.trim().to_ascii_lowercase();
+            host_name(&h).to_string()
+        }));
+        AllowedHosts(names)
+    }
+
+    /// Whether a `Host` header value (with or without port) is allowed.
+    pub fn allows(&self, host_header: &str) -> bool {
+        let host = host_header.trim().to_ascii_lowercase();
+        self.0.contains(host_name(&host))
+    }
+}
+
+/// The name part of `host[:port]` or `[v6]:port`.
+pub fn host_name(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => {
+            name
+        }
+        _ => authority,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_matching_ignores_port_and_case() {
+        let hosts = AllowedHosts::loopback_and(["Workshop.Example:8080".to_string()]);
+        assert!(hosts.allows("localhost:8080"));
+        assert!(hosts.allows("127.0.0.1"));
+        assert!(hosts.allows("[::1]:8080"));
+        assert!(hosts.allows("workshop.example"));
+        assert!(!hosts.allows("evil.example:8080"));
+        assert!(!hosts.allows("localhost.evil.example"));
+        assert!(!hosts.allows(""));
+    }
+}

@@ -1,0 +1,125 @@
+//! SQLite through sqlx: the one place with SQL. Writes commit before they return.
+
+mod learners;
+mod progress;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use learners::{Learner, LearnerId};
+pub use progress::{BestScore, SectionDone};
+
+/// The migrations under migrations/, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// How long a write waits for a lock held by another connection before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Storage failures, as the rest of the app needs to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database stayed locked past the busy timeout.
+    #[error("the database is busy; try again in a moment")]
+    Busy,
+    /// The database file could not be opened or created.
+    #[error("cannot open the database at {path}: {source}")]
+    Open {
+        /// The path tried.
+        path: String,
+        /// Why it failed.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Migrations failed (e.g. a database from a newer kubelab).
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+    /// Creating the database's folder failed.
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        /// The folder.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        let busy = err
+            .as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6) and their extended codes.
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            });
+        if busy {
+            StoreError::Busy
+        } else {
+            StoreError::Db(err)
+        }
+    }
+}
+
+/// The progress database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file, in WAL mode, and runs migrations.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(StoreError::from)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is on disk before the response that reports it leaves.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

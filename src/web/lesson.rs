@@ -1,0 +1,145 @@
+//! `/lessons/{lesson}`: the whole lesson with its table of contents and progress controls,
+//! and the no-JavaScript form that marks a section done.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::content::{Lesson, TaskStyle};
+use crate::error::{AppError, AppResult};
+use crate::progress::lesson_progress;
+use crate::state::AppState;
+use crate::web::chrome;
+use crate::web::identity::CurrentLearner;
+use crate::web::page::{Chrome, Page};
+
+/// A section with its done state.
+pub struct SectionView<'a> {
+    /// Id (anchor).
+    pub id: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Rendered body.
+    pub html: &'a str,
+    /// Marked done by this learner.
+    pub done: bool,
+    /// 1-based position.
+    pub number: usize,
+}
+
+/// A task as the lesson lists it.
+pub struct TaskCard<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Budget in minutes.
+    pub minutes: u32,
+    /// Style label.
+    pub style: &'static str,
+    /// Best score, if checked.
+    pub best: Option<i64>,
+    /// Points available.
+    pub max: u32,
+}
+
+/// The lesson page.
+#[derive(Template)]
+#[template(path = "lesson.html")]
+pub struct LessonPage<'a> {
+    chrome: Chrome,
+    lesson: &'a Lesson,
+    sections: Vec<SectionView<'a>>,
+    tasks: Vec<TaskCard<'a>>,
+    done_count: usize,
+    total_minutes: u32,
+}
+
+/// Finds a lesson or answers 404.
+pub fn find<'a>(state: &'a AppState, id: &str) -> AppResult<&'a Lesson> {
+    state
+        .catalogue
+        .lesson(id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no lesson `{id}`.")))
+}
+
+/// `GET /lessons/{lesson}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CurrentLearner(learner): CurrentLearner,
+) -> AppResult<Response> {
+    let lesson = find(&state, &id)?;
+    let chrome = chrome::load(&state, &learner).await?;
+    let done = state.store.sections_done(&learner).await?;
+    let scores = state.store.best_scores(&learner).await?;
+    let progress = lesson_progress(&state.catalogue, lesson, &done, &scores);
+    let sections = lesson
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(index, s)| SectionView {
+            id: &s.id,
+            title: &s.title,
+            html: &s.html,
+            done: progress.is_done(&s.id),
+            number: index + 1,
+        })
+        .collect();
+    let tasks: Vec<TaskCard<'_>> = state
+        .catalogue
+        .lesson_tasks(lesson)
+        .map(|task| TaskCard {
+            id: &task.id,
+            title: &task.title,
+            minutes: task.minutes,
+            style: TaskStyle::label(task.style),
+            best: progress.task(&task.id).and_then(|t| t.best_score),
+            max: task.max_points(),
+        })
+        .collect();
+    let total_minutes = tasks.iter().map(|t| t.minutes).sum();
+    Ok(Page(LessonPage {
+        chrome,
+        lesson,
+        sections,
+        tasks,
+        done_count: progress.sections_done(),
+        total_minutes,
+    })
+    .into_response())
+}
+
+/// The form posted by a section's "Mark as done" button.
+#[derive(Debug, Deserialize)]
+pub struct DoneForm {
+    /// `true` to mark done, `false` to undo.
+    pub done: bool,
+}
+
+/// `POST /lessons/{lesson}/sections/{section}/done`: works without JavaScript.
+pub async fn mark(
+    State(state): State<AppState>,
+    Path((lesson_id, section_id)): Path<(String, String)>,
+    CurrentLearner(learner): CurrentLearner,
+    form: Result<Form<DoneForm>, FormRejection>,
+) -> AppResult<Redirect> {
+    let Form(form) = form.map_err(|e| AppError::BadRequest(format!("Bad form: {e}")))?;
+    let lesson = find(&state, &lesson_id)?;
+    let section = lesson.section(&section_id).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "Lesson `{lesson_id}` has no section `{section_id}`."
+        ))
+    })?;
+    state
+        .store
+        .set_section_done(&learner, &lesson.id, &section.id, form.done)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/lessons/{}#{}",
+        lesson.id, section.id
+    )))
+}

@@ -1,0 +1,98 @@
+//! The HTTP layer: routes, guards and pages. Handlers stay thin; logic lives elsewhere.
+
+mod api;
+mod catalogue;
+mod chrome;
+mod files;
+mod health;
+pub mod identity;
+mod learner;
+mod lesson;
+mod page;
+pub mod security;
+mod task;
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{StatusCode, Uri};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::{ApiError, AppError};
+use crate::state::AppState;
+
+/// Largest request body accepted; every form and JSON body kubelab takes is tiny.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The whole application as a router.
+pub fn app(state: AppState) -> Router {
+    let learner_routes = Router::new()
+        .route("/", get(catalogue::show))
+        .route("/lessons/{lesson}", get(lesson::show))
+        .route(
+            "/lessons/{lesson}/sections/{section}/done",
+            post(lesson::mark),
+        )
+        .route("/tasks/{task}", get(task::show))
+        .route("/me", get(learner::show))
+        .route("/me/name", post(learner::set_name))
+        .route("/api/v1/lessons", get(api::lessons))
+        .route("/api/v1/progress", get(api::progress))
+        .route("/api/v1/progress/export", get(api::export))
+        .route(
+            "/api/v1/lessons/{lesson}/sections/{section}/complete",
+            post(api::complete_section).delete(api::uncomplete_section),
+        )
+        .route(
+            "/api/v1/learner",
+            get(api::learner).put(api::update_learner),
+        )
+        .layer(middleware::from_fn(identity::identify));
+
+    let mut router = Router::new()
+        .merge(learner_routes)
+        .route("/lessons/{lesson}/files/{name}", get(files::lesson_file))
+        .route("/static/{*path}", get(files::asset))
+        .route("/healthz", get(health::check))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ));
+    for (name, value) in security::headers() {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let err = AppError::NotFound(format!("There is no page at `{}`.", uri.path()));
+    if uri.path().starts_with("/api/") {
+        ApiError(err).into_response()
+    } else {
+        err.into_response()
+    }
+}
+
+/// A panic in a handler becomes a logged 500 page, never a dropped connection.
+fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string());
+    let mut response = AppError::Internal(format!("panic: {detail}")).into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    for (name, value) in security::headers() {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}

@@ -1,0 +1,72 @@
+//! `/tasks/{task}`: statement, files, progressive hints, a hidden solution, and what is checked.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+
+use crate::checks::Criterion;
+use crate::content::{Lesson, Task, TaskStyle};
+use crate::error::{AppError, AppResult};
+use crate::progress::lesson_progress;
+use crate::state::AppState;
+use crate::web::chrome;
+use crate::web::identity::CurrentLearner;
+use crate::web::page::{Chrome, Page};
+
+/// The task page.
+#[derive(Template)]
+#[template(path = "task.html")]
+pub struct TaskPage<'a> {
+    chrome: Chrome,
+    task: &'a Task,
+    lesson: &'a Lesson,
+    style: &'static str,
+    requires: &'static str,
+    criteria: &'a [Criterion],
+    max_points: u32,
+    best: Option<i64>,
+    runs: i64,
+    previous: Option<&'a Task>,
+    next: Option<&'a Task>,
+}
+
+/// `GET /tasks/{task}`.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CurrentLearner(learner): CurrentLearner,
+) -> AppResult<Response> {
+    let catalogue = &state.catalogue;
+    let task = catalogue
+        .task(&id)
+        .ok_or_else(|| AppError::NotFound(format!("There is no task `{id}`.")))?;
+    let lesson = catalogue
+        .lesson(&task.lesson)
+        .ok_or_else(|| AppError::Internal(format!("task `{id}` has no lesson")))?;
+    let chrome = chrome::load(&state, &learner).await?;
+    let done = state.store.sections_done(&learner).await?;
+    let scores = state.store.best_scores(&learner).await?;
+    let progress = lesson_progress(catalogue, lesson, &done, &scores);
+    let mine = progress.task(&task.id);
+    let position = lesson.tasks.iter().position(|t| *t == task.id);
+    let neighbour = |offset: isize| {
+        position
+            .and_then(|p| p.checked_add_signed(offset))
+            .and_then(|p| lesson.tasks.get(p))
+            .and_then(|t| catalogue.task(t))
+    };
+    Ok(Page(TaskPage {
+        chrome,
+        task,
+        lesson,
+        style: TaskStyle::label(task.style),
+        requires: task.requires.cni.describe(),
+        criteria: &task.checks,
+        max_points: task.max_points(),
+        best: mine.and_then(|t| t.best_score),
+        runs: mine.map_or(0, |t| t.runs),
+        previous: neighbour(-1),
+        next: neighbour(1),
+    })
+    .into_response())
+}

@@ -1,0 +1,149 @@
+// Progressive enhancement for kubelab pages. Every feature here also works without
+// JavaScript (forms post, <details> open); this only makes it smoother.
+(function () {
+  "use strict";
+
+  // Copy buttons: the Clipboard API where available (secure contexts), else a
+  // selection + execCommand fallback, else select the text and ask for Ctrl+C.
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).then(function () { return true; });
+    }
+    return new Promise(function (resolve) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "copy-buffer";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      resolve(ok);
+    });
+  }
+
+  function selectContents(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  function flash(button, label) {
+    var original = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", original);
+    button.textContent = label;
+    setTimeout(function () { button.textContent = original; }, 2000);
+  }
+
+  document.querySelectorAll(".copy-button").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var figure = button.closest(".code-block");
+      var code = figure && figure.querySelector("pre code");
+      if (!code) { return; }
+      copyText(code.textContent).then(function (ok) {
+        if (ok) {
+          button.classList.add("copied");
+          flash(button, "Copied");
+        } else {
+          selectContents(code);
+          flash(button, "Press Ctrl+C");
+        }
+      }, function () {
+        selectContents(code);
+        flash(button, "Press Ctrl+C");
+      });
+    });
+  });
+
+  // "Mark section done" without a page reload; the form still posts when JS is off.
+  function renderDone(form, done) {
+    var section = form.getAttribute("data-section");
+    var input = form.querySelector("input[name=done]");
+    var button = form.querySelector("button");
+    input.value = done ? "false" : "true";
+    button.textContent = done ? "\u2713 Done \u2014 mark as not done" : "Mark section done";
+    button.setAttribute("aria-pressed", done ? "true" : "false");
+    button.classList.toggle("secondary", done);
+    var box = document.getElementById(section);
+    if (box) { box.classList.toggle("done", done); }
+    var item = document.querySelector('.toc-list li[data-section="' + section + '"]');
+    if (item) { item.classList.toggle("done", done); }
+    var count = document.querySelectorAll(".toc-list li.done").length;
+    var progress = document.getElementById("lesson-progress");
+    if (progress) { progress.value = count; }
+    document.querySelectorAll(".done-count").forEach(function (n) { n.textContent = String(count); });
+  }
+
+  document.querySelectorAll("form.mark-done").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var done = form.querySelector("input[name=done]").value === "true";
+      var button = form.querySelector("button");
+      button.disabled = true;
+      fetch(form.getAttribute("data-api"), {
+        method: done ? "POST" : "DELETE",
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      }).then(function (body) {
+        renderDone(form, body.done);
+      }).catch(function () {
+        // Fall back to the plain form post, which shows any error as a page.
+        form.submit();
+      }).finally(function () {
+        button.disabled = false;
+      });
+    });
+  });
+
+  // Hints open in order: hint n+1 appears once hint n has been opened.
+  var hints = Array.prototype.slice.call(document.querySelectorAll("details.hint"));
+  hints.forEach(function (hint, index) {
+    if (index > 0) { hint.hidden = true; }
+    hint.addEventListener("toggle", function () {
+      if (hint.open && hints[index + 1]) { hints[index + 1].hidden = false; }
+    });
+  });
+
+  // Reading progress: how far down the lesson the reader has scrolled.
+  var bar = document.querySelector(".reading-progress");
+  if (bar) {
+    bar.hidden = false;
+    var update = function () {
+      var max = document.documentElement.scrollHeight - window.innerHeight;
+      bar.value = max > 0 ? Math.min(100, Math.round((window.scrollY / max) * 100)) : 100;
+    };
+    window.addEventListener("scroll", update, { passive: true });
+    window.addEventListener("resize", update);
+    update();
+  }
+
+  // Theme toggle: auto -> light -> dark -> auto, remembered in localStorage.
+  var toggle = document.querySelector(".theme-toggle");
+  if (toggle) {
+    var order = ["auto", "light", "dark"];
+    var current = document.documentElement.getAttribute("data-theme") || "auto";
+    var show = function () { toggle.textContent = "Theme: " + current; };
+    toggle.hidden = false;
+    show();
+    toggle.addEventListener("click", function () {
+      current = order[(order.indexOf(current) + 1) % order.length];
+      if (current === "auto") {
+        document.documentElement.removeAttribute("data-theme");
+      } else {
+        document.documentElement.setAttribute("data-theme", current);
+      }
+      try {
+        if (current === "auto") { localStorage.removeItem("kubelab-theme"); }
+        else { localStorage.setItem("kubelab-theme", current); }
+      } catch (e) { /* storage blocked: the choice lasts for this page */ }
+      show();
+    });
+  }
+})();

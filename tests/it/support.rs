@@ -1,0 +1,104 @@
+//! Shared helpers: a fresh app per test and one-shot requests through the router.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use kubelab::content::{self, ContentFiles};
+use kubelab::store::Store;
+use kubelab::{AllowedHosts, AppState};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+/// An app on a fresh database in its own temporary folder.
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub dir: TempDir,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// The learner cookie set by this response, as `name=value`.
+    pub fn cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("kubelab_learner="))
+            .map(|v| v.split(';').next().unwrap().to_string())
+    }
+}
+
+pub async fn test_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
+    app_on(store, dir)
+}
+
+pub fn app_on(store: Store, dir: TempDir) -> TestApp {
+    let catalogue = content::load(&ContentFiles::embedded()).expect("the real content lints clean");
+    let state = AppState::new(catalogue, store, AllowedHosts::loopback_and(Vec::new()));
+    TestApp {
+        router: kubelab::app(state.clone()),
+        state,
+        dir,
+    }
+}
+
+/// A request builder with the Host header a browser on this machine would send.
+pub fn request(method: Method, path: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "localhost:8080")
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut builder = request(Method::GET, path);
+        if let Some(cookie) = cookie {
+            builder = builder.header("cookie", cookie);
+        }
+        self.send(builder.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn call(&self, method: Method, path: &str, cookie: &str) -> Reply {
+        self.send(
+            request(method, path)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A new learner: their cookie, from a first visit.
+    pub async fn learner(&self) -> String {
+        self.get("/", None).await.cookie().expect("first visit sets a cookie")
+    }
+}
