@@ -20,6 +20,9 @@ pub enum AppError {
     /// The request was malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The request body is over the limit.
+    #[error("the request body is too large")]
+    TooLarge,
     /// The request came with a Host this server does not answer for (DNS rebinding guard).
     #[error(
         "this kubelab server does not answer for the host `{0}`; start it with `--allow-host {0}` to allow it"
@@ -40,11 +43,21 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Maps an extractor's rejection (bad JSON or form, or a body over the limit).
+    pub fn rejected(status: StatusCode, text: String) -> AppError {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge
+        } else {
+            AppError::BadRequest(text)
+        }
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             AppError::CrossSite(_) => StatusCode::FORBIDDEN,
             AppError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,

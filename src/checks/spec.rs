@@ -146,12 +146,10 @@ impl Check {
         match self {
             Check::PodIpInCidr {
                 cidr: Some(cidr), ..
-            } => {
-                if parse_cidr(cidr).is_none() {
-                    out.push(format!(
-                        "`{cidr}` is not an IPv4 or IPv6 CIDR such as 10.244.0.0/16"
-                    ));
-                }
+            } if parse_cidr(cidr).is_none() => {
+                out.push(format!(
+                    "`{cidr}` is not an IPv4 or IPv6 CIDR such as 10.244.0.0/16"
+                ));
             }
             Check::DistinctPodIps { pods, .. } if pods.len() < 2 => {
                 out.push("distinct-pod-ips needs at least two pods".to_string());

@@ -29,6 +29,9 @@ pub fn load(files: &ContentFiles) -> Result<Catalogue, Problems> {
     }
 }
 
+/// A link to `/tasks/<id>` found in Markdown: (file, task id, line).
+type TaskLink = (String, String, usize);
+
 struct Loader<'a> {
     files: &'a ContentFiles,
     problems: Vec<Problem>,
@@ -75,11 +78,12 @@ impl<'a> Loader<'a> {
         match serde_yaml_ng::from_str::<T>(source) {
             Ok(value) => Some((value, source)),
             Err(err) => {
-                let line = err.location().map(|l| l.line()).unwrap_or(1);
+                let reported = err.location().map(|l| l.line()).unwrap_or(1);
                 let mut message = err.to_string();
                 if let Some(cut) = message.rfind(" at line ") {
                     message.truncate(cut);
                 }
+                let line = refine_line(source, reported, &message);
                 self.problem(rel, line, message);
                 None
             }
@@ -336,7 +340,7 @@ impl<'a> Loader<'a> {
                 continue;
             }
             if let Some(task) = self.task(&task_rel, task_id, &file.id, &texts, &embeds) {
-                task_links.extend(task.1.into_iter());
+                task_links.extend(task.1);
                 tasks.push(task.0);
             }
         }
@@ -370,6 +374,9 @@ impl<'a> Loader<'a> {
             }
         }
 
+        if let Some(cluster) = &file.cluster {
+            self.check_cluster(&rel, source, cluster, &texts);
+        }
         let lesson = Lesson {
             id: file.id,
             title: file.title,
@@ -378,6 +385,7 @@ impl<'a> Loader<'a> {
             sections,
             tasks: file.tasks,
             files,
+            cluster: file.cluster,
         };
         Some((lesson, tasks))
     }
@@ -389,7 +397,7 @@ impl<'a> Loader<'a> {
         lesson_id: &str,
         texts: &BTreeMap<&str, &str>,
         embeds: &Embeds<'_>,
-    ) -> Option<(Task, Vec<(String, String, usize)>)> {
+    ) -> Option<(Task, Vec<TaskLink>)> {
         let (file, source) = self.yaml::<TaskFile>(rel)?;
         let mut links = Vec::new();
         if file.id != expected_id {
@@ -527,6 +535,62 @@ impl<'a> Loader<'a> {
         Some((task, links))
     }
 
+    fn check_cluster(
+        &mut self,
+        rel: &str,
+        source: &str,
+        cluster: &super::ClusterSpec,
+        texts: &BTreeMap<&str, &str>,
+    ) {
+        if !texts.contains_key(cluster.kind_config.as_str()) {
+            let line = line_of(source, "kind_config", &cluster.kind_config);
+            self.problem(
+                rel,
+                line,
+                format!(
+                    "kind_config `{}` does not exist in the lesson's files/",
+                    cluster.kind_config
+                ),
+            );
+        }
+        for (key, url) in [
+            ("manifest", &cluster.flannel.manifest),
+            ("url", &cluster.cni_plugins.url),
+        ] {
+            if !url.starts_with("https://") {
+                self.problem(
+                    rel,
+                    line_of(source, key, url),
+                    format!("`{url}` must be an https:// URL"),
+                );
+            }
+        }
+        if !cluster.cni_plugins.url.contains("{arch}") {
+            let line = line_of(source, "url", &cluster.cni_plugins.url);
+            self.problem(
+                rel,
+                line,
+                "the plugins url needs `{arch}` where the architecture goes",
+            );
+        }
+        if cluster.cni_plugins.sha256.is_empty() {
+            self.problem(
+                rel,
+                line_of(source, "sha256", ""),
+                "give at least one architecture's sha256",
+            );
+        }
+        for (arch, sum) in &cluster.cni_plugins.sha256 {
+            if sum.len() != 64 || !sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+                self.problem(
+                    rel,
+                    line_of(source, arch, sum),
+                    format!("sha256 for `{arch}` must be 64 hex digits"),
+                );
+            }
+        }
+    }
+
     fn check_object(&mut self, rel: &str, source: &str, object: &super::ObjectRef) {
         let line = line_of(source, "name", &object.name);
         match (object.kind.namespaced(), &object.namespace) {
@@ -546,6 +610,38 @@ impl<'a> Loader<'a> {
             _ => {}
         }
     }
+}
+
+/// serde reports errors inside internally tagged enums (checks) at the enclosing item,
+/// so for an unknown field or variant point at the nearest line naming it instead.
+fn refine_line(source: &str, reported: usize, message: &str) -> usize {
+    let named = |marker: &str| {
+        let start = message.find(marker)? + marker.len();
+        let end = start + message[start..].find('`')?;
+        Some(message[start..end].to_string())
+    };
+    let (needle, as_key) = match (named("unknown field `"), named("unknown variant `")) {
+        (Some(field), _) => (field, true),
+        (None, Some(variant)) => (variant, false),
+        _ => return reported,
+    };
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let line = line.trim_start().trim_start_matches("- ");
+            if as_key {
+                line.starts_with(&format!("{needle}:"))
+            } else {
+                line.split(|c: char| {
+                    c == ':' || c == ',' || c == '[' || c == ']' || c.is_whitespace()
+                })
+                .any(|word| word == needle)
+            }
+        })
+        .map(|(index, _)| index + 1)
+        .min_by_key(|line| line.abs_diff(reported))
+        .unwrap_or(reported)
 }
 
 fn digest(files: &ContentFiles) -> String {

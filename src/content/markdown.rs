@@ -194,13 +194,12 @@ mod tests {
     }
 
     fn render_plain(md: &str) -> Rendered {
-        let lookup = no_files;
         render(
             md,
             "s",
             &Embeds {
                 url_prefix: "/lessons/l/files",
-                lookup: &lookup,
+                lookup: &no_files,
             },
         )
     }

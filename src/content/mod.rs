@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub use highlight::stylesheet as highlight_stylesheet;
 pub use load::load;
 pub use markdown::code_block;
-pub use model::{Change, CniRequirement, ObjectRef, Step, TaskStyle};
+pub use model::{Change, ClusterSpec, CniRequirement, ObjectRef, Step, TaskStyle};
 pub use problem::{Problem, Problems};
 pub use source::ContentFiles;
 
@@ -93,6 +93,8 @@ pub struct Lesson {
     pub tasks: Vec<String>,
     /// Files served raw and embedded in pages, by name.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The cluster the tasks run on, if the lesson has one.
+    pub cluster: Option<ClusterSpec>,
 }
 
 impl Lesson {

@@ -58,6 +58,42 @@ pub struct LessonFile {
     pub sections: Vec<SectionFile>,
     /// Task ids in the order the lesson presents them.
     pub tasks: Vec<String>,
+    /// The cluster the lesson's tasks run on, with pinned versions.
+    pub cluster: Option<ClusterSpec>,
+}
+
+/// The lesson cluster: kind config and the pinned CNI pieces it needs.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// A kind config from the lesson's `files/`.
+    pub kind_config: String,
+    /// The Flannel release the lesson installs.
+    pub flannel: FlannelPin,
+    /// The containernetworking plugins copied into kind nodes (kind lacks `bridge`).
+    pub cni_plugins: PluginsPin,
+}
+
+/// A pinned Flannel release.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FlannelPin {
+    /// Release tag, e.g. `v0.28.9`.
+    pub version: String,
+    /// The release's kube-flannel.yml URL.
+    pub manifest: String,
+}
+
+/// A pinned containernetworking/plugins release with its checksums.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsPin {
+    /// Release tag, e.g. `v1.9.1`.
+    pub version: String,
+    /// Download URL with `{arch}` where the architecture goes.
+    pub url: String,
+    /// SHA-256 of the tarball per architecture (`amd64`, `arm64`).
+    pub sha256: std::collections::BTreeMap<String, String>,
 }
 
 /// A section entry of `lesson.yaml`; the body lives in `sections/<id>.md`.

@@ -36,12 +36,7 @@ impl std::error::Error for Problems {}
 /// or else any line containing it; line 1 when absent. Serde does not keep spans, so
 /// semantic problems are located by searching the source.
 pub fn line_of(source: &str, key: &str, needle: &str) -> usize {
-    let hit = |pred: &dyn Fn(&str) -> bool| {
-        source
-            .lines()
-            .position(|line| pred(line))
-            .map(|index| index + 1)
-    };
+    let hit = |pred: &dyn Fn(&str) -> bool| source.lines().position(pred).map(|index| index + 1);
     let keyed = format!("{key}:");
     hit(&|line: &str| {
         let line = line.trim_start().trim_start_matches("- ");

@@ -77,6 +77,14 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database file, in WAL mode, and runs migrations.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_busy_timeout(path, BUSY_TIMEOUT).await
+    }
+
+    /// Like [`Store::open`], with how long a statement waits on a locked database.
+    pub async fn open_with_busy_timeout(
+        path: &Path,
+        busy_timeout: Duration,
+    ) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.display().to_string(),
@@ -91,7 +99,7 @@ impl Store {
             // FULL: a commit is on disk before the response that reports it leaves.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

@@ -230,7 +230,7 @@ pub async fn update_learner(
     CurrentLearner(learner): CurrentLearner,
     body: Result<Json<LearnerUpdate>, JsonRejection>,
 ) -> ApiResult<Json<LearnerBody>> {
-    let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let Json(body) = body.map_err(|e| AppError::rejected(e.status(), e.body_text()))?;
     let name = clean_name(body.display_name.as_deref().unwrap_or(""))?;
     state
         .store

@@ -109,7 +109,8 @@ pub async fn set_name(
     CurrentLearner(learner): CurrentLearner,
     form: Result<Form<NameForm>, FormRejection>,
 ) -> AppResult<Redirect> {
-    let Form(form) = form.map_err(|e| AppError::BadRequest(format!("Bad form: {e}")))?;
+    let Form(form) =
+        form.map_err(|e| AppError::rejected(e.status(), format!("Bad form: {}", e.body_text())))?;
     let name = clean_name(&form.display_name)?;
     state
         .store

@@ -127,7 +127,8 @@ pub async fn mark(
     CurrentLearner(learner): CurrentLearner,
     form: Result<Form<DoneForm>, FormRejection>,
 ) -> AppResult<Redirect> {
-    let Form(form) = form.map_err(|e| AppError::BadRequest(format!("Bad form: {e}")))?;
+    let Form(form) =
+        form.map_err(|e| AppError::rejected(e.status(), format!("Bad form: {}", e.body_text())))?;
     let lesson = find(&state, &lesson_id)?;
     let section = lesson.section(&section_id).ok_or_else(|| {
         AppError::NotFound(format!(

@@ -54,17 +54,25 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(middleware::from_fn(identity::identify));
 
-    let mut router = Router::new()
+    let routes = Router::new()
         .merge(learner_routes)
         .route("/lessons/{lesson}/files/{name}", get(files::lesson_file))
         .route("/static/{*path}", get(files::asset))
         .route("/healthz", get(health::check))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security::guard,
-        ));
+        .fallback(not_found);
+    harden(routes, state)
+}
+
+/// Wraps routes in the guards every kubelab response goes through: Host and cross-site
+/// checks, the body limit, security headers, and panic recovery.
+pub fn harden(routes: Router<AppState>, state: AppState) -> Router {
+    let mut router =
+        routes
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                security::guard,
+            ));
     for (name, value) in security::headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

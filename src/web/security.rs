@@ -45,6 +45,11 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             err.into_response()
         }
     };
+    if request.headers().get_all(HOST).iter().count() > 1 {
+        return refuse(AppError::BadRequest(
+            "the request has more than one Host header".into(),
+        ));
+    }
     let host = request
         .headers()
         .get(HOST)
@@ -59,13 +64,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     if !state.allowed_hosts.allows(&host) {
         return refuse(AppError::UnknownHost(host));
     }
-    if !matches!(
+    let reads = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        if let Err(why) = same_origin(&request, &host) {
-            return refuse(AppError::CrossSite(why));
-        }
+    );
+    if let (false, Err(why)) = (reads, same_origin(&request, &host)) {
+        return refuse(AppError::CrossSite(why));
     }
     next.run(request).await
 }

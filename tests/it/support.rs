@@ -27,8 +27,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// The learner cookie set by this response, as `name=value`.
@@ -99,6 +98,9 @@ impl TestApp {
 
     /// A new learner: their cookie, from a first visit.
     pub async fn learner(&self) -> String {
-        self.get("/", None).await.cookie().expect("first visit sets a cookie")
+        self.get("/", None)
+            .await
+            .cookie()
+            .expect("first visit sets a cookie")
     }
 }

@@ -14,8 +14,8 @@
 #   DaemonSet          kube-flannel/kube-flannel-ds  (labels app=flannel, tier=node; hostNetwork)
 #       init container install-cni-plugin  (image ghcr.io/flannel-io/flannel-cni-plugin)
 #                      copies the "flannel" CNI binary into /opt/cni/bin
-#       init container install-cni         writes the CNI config file
-#       container      kube-flannel        runs flanneld --ip-masq --kube-subnet-mgr
+#       init container install-cni         writes the CNI config file (/opt/bin/install-conf)
+#       container      kube-flannel        runs flanneld --ip-masq --kube-subnet-mgr --healthz-port=8081
 #                      and writes /run/flannel/subnet.env on every node
 #
 # Before running it on a kind cluster created without a CNI, run
