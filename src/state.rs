@@ -23,8 +23,6 @@ pub struct App {
     pub catalogue: Catalogue,
     /// The progress database.
     pub store: Store,
-    /// The highlighting stylesheet, generated from syntect's themes at start-up.
-    pub highlight_css: String,
     /// Host names (without port) this server answers for.
     pub allowed_hosts: AllowedHosts,
 }
@@ -35,7 +33,6 @@ impl AppState {
         AppState(Arc::new(App {
             catalogue,
             store,
-            highlight_css: crate::content::highlight_stylesheet(),
             allowed_hosts,
         }))
     }

@@ -11,13 +11,14 @@ use super::model::{CatalogueFile, LessonFile, Step, TaskFile};
 use super::problem::{Problem, Problems, line_of};
 use super::source::ContentFiles;
 use super::{Catalogue, Domain, Lesson, Section, Task, Topic};
-use crate::content::highlight::lang_for_file;
+use crate::content::highlight::{Palette, lang_for_file};
 
 /// Loads and validates a content tree; every problem found is returned together.
 pub fn load(files: &ContentFiles) -> Result<Catalogue, Problems> {
     let mut loader = Loader {
         files,
         problems: Vec::new(),
+        palette: Palette::default(),
     };
     let catalogue = loader.build();
     let mut problems = loader.problems;
@@ -35,6 +36,7 @@ type TaskLink = (String, String, usize);
 struct Loader<'a> {
     files: &'a ContentFiles,
     problems: Vec<Problem>,
+    palette: Palette,
 }
 
 /// Whether `id` is lowercase ASCII words joined by single dashes.
@@ -228,6 +230,7 @@ impl<'a> Loader<'a> {
             lessons,
             tasks,
             digest: digest(self.files),
+            highlight_css: self.palette.stylesheet(),
         })
     }
 
@@ -258,12 +261,15 @@ impl<'a> Loader<'a> {
             );
         }
 
-        let files: BTreeMap<String, Vec<u8>> = self
+        let files: BTreeMap<String, bytes::Bytes> = self
             .files
             .children(&format!("{base}/files"), "")
             .filter_map(|path| {
                 let name = path.rsplit('/').next()?;
-                Some((name.to_string(), self.files.get(path)?.to_vec()))
+                Some((
+                    name.to_string(),
+                    bytes::Bytes::copy_from_slice(self.files.get(path)?),
+                ))
             })
             .collect();
         let texts: BTreeMap<&str, &str> = files
@@ -298,7 +304,7 @@ impl<'a> Loader<'a> {
             let Some(markdown) = self.text(&md_rel) else {
                 continue;
             };
-            let rendered = render(markdown, &section.id, &embeds);
+            let rendered = render(markdown, &section.id, &embeds, &mut self.palette);
             for (name, line) in &rendered.files {
                 if !texts.contains_key(name.as_str()) {
                     self.problem(
@@ -478,7 +484,12 @@ impl<'a> Loader<'a> {
 
         let mut missing_files = Vec::new();
         let mut markdown = |text: &str, key: &str| {
-            let rendered = render(text, &format!("{}-{key}", file.id), embeds);
+            let rendered = render(
+                text,
+                &format!("{}-{key}", file.id),
+                embeds,
+                &mut self.palette,
+            );
             let line = line_of(source, key, "");
             for (name, _) in rendered.files {
                 if !texts.contains_key(name.as_str()) {
@@ -504,15 +515,19 @@ impl<'a> Loader<'a> {
             );
         }
         let url_prefix = format!("/lessons/{lesson_id}/files");
+        let palette = &mut self.palette;
         let files = file
             .files
             .iter()
             .filter_map(|name| {
                 let text = texts.get(name.as_str())?;
-                Some((
-                    name.clone(),
-                    code_block(text, lang_for_file(name), Some((&url_prefix, name))),
-                ))
+                let html = code_block(
+                    palette,
+                    text,
+                    lang_for_file(name),
+                    Some((&url_prefix, name)),
+                );
+                Some((name.clone(), html))
             })
             .collect();
         let task = Task {

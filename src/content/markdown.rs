@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
 
-use super::highlight::{escape, highlight, lang_for_file};
+use super::highlight::{Palette, escape, lang_for_file};
 
 /// What rendering found besides the HTML: references that the loader validates.
 #[derive(Debug, Default)]
@@ -27,7 +27,12 @@ pub struct Embeds<'a> {
 }
 
 /// Renders a Markdown text; heading anchors are prefixed with `anchor_prefix`.
-pub fn render(markdown: &str, anchor_prefix: &str, embeds: &Embeds<'_>) -> Rendered {
+pub fn render(
+    markdown: &str,
+    anchor_prefix: &str,
+    embeds: &Embeds<'_>,
+    palette: &mut Palette,
+) -> Rendered {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut events: Vec<Event<'_>> = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
@@ -59,6 +64,7 @@ pub fn render(markdown: &str, anchor_prefix: &str, embeds: &Embeds<'_>) -> Rende
                         found.files.push((name.to_string(), line));
                         match (embeds.lookup)(name) {
                             Some(text) => code_block(
+                                palette,
                                 text,
                                 lang_for_file(name),
                                 Some((embeds.url_prefix, name)),
@@ -71,7 +77,7 @@ pub fn render(markdown: &str, anchor_prefix: &str, embeds: &Embeds<'_>) -> Rende
                     }
                     None => {
                         let lang = info.split_whitespace().next().unwrap_or("");
-                        code_block(&body, lang, None)
+                        code_block(palette, &body, lang, None)
                     }
                 };
                 events.push(Event::Html(CowStr::from(format!(
@@ -103,7 +109,12 @@ pub fn render(markdown: &str, anchor_prefix: &str, embeds: &Embeds<'_>) -> Rende
 }
 
 /// A highlighted code block with a copy button (revealed by JS) and, for files, a download link.
-pub fn code_block(code: &str, lang: &str, file: Option<(&str, &str)>) -> String {
+pub fn code_block(
+    palette: &mut Palette,
+    code: &str,
+    lang: &str,
+    file: Option<(&str, &str)>,
+) -> String {
     let head = match file {
         Some((prefix, name)) => format!(
             "<span class=\"code-name\">{name}</span><a class=\"code-download\" href=\"{prefix}/{name}\" download>Download</a>",
@@ -114,7 +125,7 @@ pub fn code_block(code: &str, lang: &str, file: Option<(&str, &str)>) -> String 
     };
     format!(
         "<figure class=\"code-block\"><figcaption>{head}<button type=\"button\" class=\"copy-button\" hidden>Copy</button></figcaption><pre class=\"code\"><code>{}</code></pre></figure>",
-        highlight(code, lang)
+        palette.highlight(code, lang)
     )
 }
 
@@ -201,6 +212,7 @@ mod tests {
                 url_prefix: "/lessons/l/files",
                 lookup: &no_files,
             },
+            &mut Palette::default(),
         )
     }
 
@@ -231,13 +243,14 @@ mod tests {
                 url_prefix: "/lessons/l/files",
                 lookup: &lookup,
             },
+            &mut Palette::default(),
         );
         assert!(
             out.html.contains("href=\"/lessons/l/files/pod1.yaml\""),
             "{}",
             out.html
         );
-        assert!(out.html.contains("class=\"hl-"), "{}", out.html);
+        assert!(out.html.contains("class=\"h0\""), "{}", out.html);
         assert_eq!(
             out.files,
             vec![("pod1.yaml".to_string(), 3), ("nope.yaml".to_string(), 6)]

@@ -9,7 +9,6 @@ mod source;
 
 use std::collections::BTreeMap;
 
-pub use highlight::stylesheet as highlight_stylesheet;
 pub use load::load;
 pub use markdown::code_block;
 pub use model::{Change, ClusterSpec, CniRequirement, ObjectRef, Step, TaskStyle};
@@ -33,6 +32,8 @@ pub struct Catalogue {
     pub tasks: BTreeMap<String, Task>,
     /// SHA-256 over every content file, so stored results can name the content they were judged against.
     pub digest: String,
+    /// The stylesheet for the highlighting classes the content uses.
+    pub highlight_css: String,
 }
 
 impl Catalogue {
@@ -91,8 +92,8 @@ pub struct Lesson {
     pub sections: Vec<Section>,
     /// Task ids in lesson order.
     pub tasks: Vec<String>,
-    /// Files served raw and embedded in pages, by name.
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// Files served raw and embedded in pages, by name (cheap to clone into a response).
+    pub files: BTreeMap<String, bytes::Bytes>,
     /// The cluster the tasks run on, if the lesson has one.
     pub cluster: Option<ClusterSpec>,
 }

@@ -60,6 +60,7 @@ impl Store {
         .bind(at)
         .execute(&self.pool)
         .await?;
+        self.cache.invalidate(id);
         Ok(())
     }
 
@@ -80,6 +81,7 @@ impl Store {
         .bind(at)
         .execute(&self.pool)
         .await?;
+        self.cache.invalidate(id);
         Ok(())
     }
 }

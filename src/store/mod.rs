@@ -2,6 +2,7 @@
 
 mod learners;
 mod progress;
+mod snapshot;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -12,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use learners::{Learner, LearnerId};
 pub use progress::{BestScore, SectionDone};
+pub use snapshot::LearnerSnapshot;
 
 /// The migrations under migrations/, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -72,6 +74,7 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    cache: std::sync::Arc<snapshot::SnapshotCache>,
 }
 
 impl Store {
@@ -109,7 +112,10 @@ impl Store {
                 source,
             })?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            cache: Default::default(),
+        })
     }
 
     /// Whether the database answers a trivial query.

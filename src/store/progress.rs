@@ -68,6 +68,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.cache.invalidate(learner);
         Ok(())
     }
 

@@ -6,9 +6,8 @@ use axum::extract::State;
 use crate::error::AppResult;
 use crate::progress::all_progress;
 use crate::state::AppState;
-use crate::web::chrome;
 use crate::web::identity::CurrentLearner;
-use crate::web::page::{Chrome, Page};
+use crate::web::page::{Chrome, Page, SizedPage};
 
 /// A topic as the catalogue shows it.
 pub struct TopicCard {
@@ -59,11 +58,11 @@ pub async fn show(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Page<CataloguePage>> {
-    let chrome = chrome::load(&state, &learner).await?;
-    let done = state.store.sections_done(&learner).await?;
-    let scores = state.store.best_scores(&learner).await?;
+    let me = state.store.snapshot(&learner).await?;
+    let chrome = Chrome::of(&me);
+    let (done, scores) = (&me.sections_done, &me.best_scores);
     let catalogue = &state.catalogue;
-    let progress = all_progress(catalogue, &done, &scores);
+    let progress = all_progress(catalogue, done, scores);
     let domains = catalogue
         .domains
         .iter()
@@ -102,3 +101,5 @@ pub async fn show(
         domains,
     }))
 }
+
+impl SizedPage for CataloguePage {}

@@ -71,7 +71,7 @@ pub async fn asset(
                     HeaderValue::from_static("public, max-age=300"),
                 ),
             ],
-            state.highlight_css.clone(),
+            state.catalogue.highlight_css.clone(),
         )
             .into_response());
     }

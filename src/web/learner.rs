@@ -10,9 +10,8 @@ use serde::Deserialize;
 use crate::error::{AppError, AppResult};
 use crate::progress::all_progress;
 use crate::state::AppState;
-use crate::web::chrome;
 use crate::web::identity::CurrentLearner;
-use crate::web::page::{Chrome, Page};
+use crate::web::page::{Chrome, Page, SizedPage};
 
 /// Longest display name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 60;
@@ -40,16 +39,18 @@ pub struct LearnerPage {
     lessons: Vec<LessonLine>,
 }
 
+impl SizedPage for LearnerPage {}
+
 /// `GET /me`.
 pub async fn show(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
-    let chrome = chrome::load(&state, &learner).await?;
-    let done = state.store.sections_done(&learner).await?;
-    let scores = state.store.best_scores(&learner).await?;
+    let me = state.store.snapshot(&learner).await?;
+    let chrome = Chrome::of(&me);
+    let (done, scores) = (&me.sections_done, &me.best_scores);
     let catalogue = &state.catalogue;
-    let lessons = all_progress(catalogue, &done, &scores)
+    let lessons = all_progress(catalogue, done, scores)
         .into_iter()
         .filter_map(|p| {
             let lesson = catalogue.lesson(&p.id)?;

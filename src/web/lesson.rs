@@ -12,9 +12,8 @@ use crate::content::{Lesson, TaskStyle};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
-use crate::web::chrome;
 use crate::web::identity::CurrentLearner;
-use crate::web::page::{Chrome, Page};
+use crate::web::page::{Chrome, Page, SizedPage};
 
 /// A section with its done state.
 pub struct SectionView<'a> {
@@ -73,10 +72,10 @@ pub async fn show(
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
     let lesson = find(&state, &id)?;
-    let chrome = chrome::load(&state, &learner).await?;
-    let done = state.store.sections_done(&learner).await?;
-    let scores = state.store.best_scores(&learner).await?;
-    let progress = lesson_progress(&state.catalogue, lesson, &done, &scores);
+    let me = state.store.snapshot(&learner).await?;
+    let chrome = Chrome::of(&me);
+    let (done, scores) = (&me.sections_done, &me.best_scores);
+    let progress = lesson_progress(&state.catalogue, lesson, done, scores);
     let sections = lesson
         .sections
         .iter()
@@ -143,4 +142,10 @@ pub async fn mark(
         "/lessons/{}#{}",
         lesson.id, section.id
     )))
+}
+
+impl SizedPage for LessonPage<'_> {
+    fn capacity(&self) -> usize {
+        self.sections.iter().map(|s| s.html.len()).sum::<usize>() + 32 * 1024
+    }
 }

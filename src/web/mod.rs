@@ -2,7 +2,6 @@
 
 mod api;
 mod catalogue;
-mod chrome;
 mod files;
 mod health;
 pub mod identity;

@@ -9,9 +9,8 @@ use crate::content::{Lesson, Task, TaskStyle};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
-use crate::web::chrome;
 use crate::web::identity::CurrentLearner;
-use crate::web::page::{Chrome, Page};
+use crate::web::page::{Chrome, Page, SizedPage};
 
 /// The task page.
 #[derive(Template)]
@@ -43,10 +42,10 @@ pub async fn show(
     let lesson = catalogue
         .lesson(&task.lesson)
         .ok_or_else(|| AppError::Internal(format!("task `{id}` has no lesson")))?;
-    let chrome = chrome::load(&state, &learner).await?;
-    let done = state.store.sections_done(&learner).await?;
-    let scores = state.store.best_scores(&learner).await?;
-    let progress = lesson_progress(catalogue, lesson, &done, &scores);
+    let me = state.store.snapshot(&learner).await?;
+    let chrome = Chrome::of(&me);
+    let (done, scores) = (&me.sections_done, &me.best_scores);
+    let progress = lesson_progress(catalogue, lesson, done, scores);
     let mine = progress.task(&task.id);
     let position = lesson.tasks.iter().position(|t| *t == task.id);
     let neighbour = |offset: isize| {
@@ -70,3 +69,5 @@ pub async fn show(
     })
     .into_response())
 }
+
+impl SizedPage for TaskPage<'_> {}

@@ -90,7 +90,10 @@ async fn lesson_has_every_section_a_toc_and_controls() {
         );
     }
     assert!(body.contains("class=\"copy-button\""));
-    assert!(body.contains("class=\"hl-"), "server-side highlighting");
+    assert!(
+        body.contains("<span class=\"h0\">"),
+        "server-side highlighting"
+    );
     assert!(!body.contains("style="), "no inline styles under the CSP");
     assert!(
         !body.contains("<script>"),
@@ -302,7 +305,7 @@ async fn health_and_static_assets() {
 
     let reply = app.get("/static/highlight.css", None).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(reply.body.contains(".hl-"));
+    assert!(reply.body.contains(".h0{color:#"));
     let reply = app.get("/static/js/kubelab.js", None).await;
     assert_eq!(
         reply.headers["content-type"],
