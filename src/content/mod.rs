@@ -157,3 +157,38 @@ impl Task {
         self.checks.iter().map(|c| c.points).sum()
     }
 }
+
+/// Why two tasks cannot be set up on one cluster at the same time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The first task.
+    pub first: String,
+    /// The second task.
+    pub second: String,
+    /// What they both claim, e.g. `Pod test/multi-container` or `the CNI`.
+    pub what: String,
+}
+
+/// Pairs of tasks that own the same object or both change the CNI, in input order.
+pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
+    let mut out = Vec::new();
+    for (i, first) in tasks.iter().enumerate() {
+        for second in &tasks[i + 1..] {
+            for object in first.owns.iter().filter(|o| second.owns.contains(o)) {
+                out.push(Conflict {
+                    first: first.id.clone(),
+                    second: second.id.clone(),
+                    what: object.to_string(),
+                });
+            }
+            if first.changes.contains(&Change::Cni) && second.changes.contains(&Change::Cni) {
+                out.push(Conflict {
+                    first: first.id.clone(),
+                    second: second.id.clone(),
+                    what: "the CNI".to_string(),
+                });
+            }
+        }
+    }
+    out
+}

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::checks::Criterion;
-use crate::content::{Lesson, Task, TaskStyle};
+use crate::content::{Lesson, Task, TaskStyle, conflicts};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
@@ -27,6 +27,8 @@ pub struct TaskPage<'a> {
     runs: i64,
     previous: Option<&'a Task>,
     next: Option<&'a Task>,
+    /// Other tasks of the lesson that claim the same objects or the CNI: (task, what).
+    shares: Vec<(&'a Task, String)>,
 }
 
 /// `GET /tasks/{task}`.
@@ -54,6 +56,15 @@ pub async fn show(
             .and_then(|p| lesson.tasks.get(p))
             .and_then(|t| catalogue.task(t))
     };
+    let shares = catalogue
+        .lesson_tasks(lesson)
+        .filter(|other| other.id != task.id)
+        .flat_map(|other| {
+            conflicts(&[task, other])
+                .into_iter()
+                .map(move |c| (other, c.what))
+        })
+        .collect();
     Ok(Page(TaskPage {
         chrome,
         task,
@@ -66,6 +77,7 @@ pub async fn show(
         runs: mine.map_or(0, |t| t.runs),
         previous: neighbour(-1),
         next: neighbour(1),
+        shares,
     })
     .into_response())
 }

@@ -312,3 +312,14 @@ async fn health_and_static_assets() {
         "text/javascript; charset=utf-8"
     );
 }
+
+#[tokio::test]
+async fn tasks_that_share_objects_say_so() {
+    let app = test_app().await;
+    let page = app.get("/tasks/fix-port-conflict", None).await.body;
+    assert!(page.contains("Shares the cluster with other tasks"));
+    assert!(page.contains("href=\"/tasks/intra-pod-localhost\""));
+    assert!(page.contains("Pod test/multi-container"));
+    let page = app.get("/tasks/install-flannel", None).await.body;
+    assert!(page.contains("both use the CNI"));
+}
