@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::config::{ContentArgs, ServeArgs};
+use crate::checks::Status;
+use crate::cluster::{AllowedContexts, Clusters, Connection, KubeconfigSource};
+use crate::config::{CheckArgs, ClusterArgs, ContentArgs, ServeArgs};
 use crate::content::{self, Catalogue, ContentFiles};
 use crate::state::{AllowedHosts, AppState};
 use crate::store::Store;
@@ -71,7 +73,26 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     if !args.addr.ip().is_unspecified() {
         hosts.push(args.addr.ip().to_string());
     }
-    let state = AppState::new(catalogue, store.clone(), AllowedHosts::loopback_and(hosts));
+    let allowed = if !args.allow_contexts.is_empty() {
+        AllowedContexts::Only(args.allow_contexts.clone())
+    } else if args.addr.ip().is_loopback() {
+        AllowedContexts::All
+    } else {
+        // Learners on other machines must not roam the server owner's kubeconfig.
+        let only = clusters_default(&args.cluster).into_iter().collect();
+        AllowedContexts::Only(only)
+    };
+    let clusters = Clusters::new(
+        KubeconfigSource::resolve(args.cluster.kubeconfig.clone()),
+        args.cluster.context.clone(),
+        allowed,
+    );
+    let state = AppState::new(
+        catalogue,
+        store.clone(),
+        AllowedHosts::loopback_and(hosts),
+        clusters,
+    );
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -118,4 +139,89 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// The context named by the flags, or the kubeconfig's current one.
+fn clusters_default(args: &ClusterArgs) -> Option<String> {
+    args.context.clone().or_else(|| {
+        KubeconfigSource::resolve(args.kubeconfig.clone())
+            .contexts()
+            .ok()
+            .and_then(|(_, current)| current)
+    })
+}
+
+/// `kubelab check TASK`: prints the verdict; exit 0 only when every criterion passes.
+pub async fn check(args: CheckArgs) -> ExitCode {
+    let catalogue = match load_content(&args.content) {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(task) = catalogue.task(&args.task) else {
+        let known: Vec<&str> = catalogue.tasks.keys().map(String::as_str).collect();
+        eprintln!(
+            "kubelab: there is no task `{}`; tasks: {}",
+            args.task,
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());
+    let connection = match clusters_default(&args.cluster) {
+        Some(context) => Connection::open(&source, &context).await,
+        None => Err(crate::cluster::ClusterError::NoKubeconfig {
+            path: source.describe(),
+        }),
+    };
+    if let Ok(conn) = &connection {
+        tracing::info!(context = %conn.context, server = %conn.server, "checking {}", task.id);
+    }
+    let verdict = crate::checking::check(connection, task).await;
+    if args.json {
+        match serde_json::to_string_pretty(&verdict) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("kubelab: cannot encode the verdict: {err}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        println!(
+            "{}: {}/{} points{}",
+            task.title,
+            verdict.score,
+            verdict.max_score,
+            if verdict.passed { ", done" } else { "" }
+        );
+        for c in &verdict.criteria {
+            let mark = match c.status {
+                Status::Passed => "PASS",
+                Status::Failed => "FAIL",
+                Status::Pending => "WAIT",
+                Status::Error => "ERR ",
+            };
+            println!("  [{mark}] {} ({} pt)", c.description, c.points);
+            if c.status != Status::Passed {
+                println!("         expected: {}", c.evidence.expected);
+                println!("         observed: {}", c.evidence.observed);
+                for reason in &c.evidence.reasons {
+                    println!("         - {reason}");
+                }
+                for line in &c.evidence.logs {
+                    println!("         | {line}");
+                }
+                if let Some(command) = &c.evidence.command {
+                    println!("         ran: {command}");
+                }
+            }
+        }
+    }
+    if verdict.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -21,6 +21,35 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a content folder and print every problem as file:line: message.
     Lint(ContentArgs),
+    /// Check a task against a cluster; exit 0 only when every criterion passes.
+    Check(CheckArgs),
+}
+
+/// Which cluster to talk to.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig file [default: $KUBECONFIG, else ~/.kube/config].
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context to use [default: the kubeconfig's current context].
+    #[arg(long, env = "KUBELAB_CONTEXT")]
+    pub context: Option<String>,
+}
+
+/// `kubelab check` flags.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The task id, e.g. deploy-two-pods.
+    pub task: String,
+    /// Print the verdict as JSON on stdout (logs stay on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Cluster to check.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
 }
 
 /// Where content comes from.
@@ -50,6 +79,16 @@ pub struct ServeArgs {
     /// Content source.
     #[command(flatten)]
     pub content: ContentArgs,
+    /// Cluster learners are bound to by default.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Contexts learners may switch to (repeatable) [default: all, while on loopback].
+    #[arg(
+        long = "allow-context",
+        env = "KUBELAB_ALLOW_CONTEXTS",
+        value_delimiter = ','
+    )]
+    pub allow_contexts: Vec<String>,
 }
 
 impl ServeArgs {

@@ -1,7 +1,9 @@
 //! kubelab: an interactive tutorial server for the Kubernetes CKA exam.
 
+pub mod checking;
 pub mod checks;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod error;

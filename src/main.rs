@@ -17,12 +17,17 @@ fn main() -> ExitCode {
         .init();
     match args.command {
         Command::Lint(content) => cli::lint(&content),
-        Command::Serve(serve) => match tokio::runtime::Runtime::new() {
-            Ok(runtime) => runtime.block_on(cli::serve(serve)),
-            Err(err) => {
-                eprintln!("kubelab: cannot start the async runtime: {err}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Serve(serve) => run(cli::serve(serve)),
+        Command::Check(check) => run(cli::check(check)),
+    }
+}
+
+fn run(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(err) => {
+            eprintln!("kubelab: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
     }
 }

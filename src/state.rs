@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::cluster::{Clusters, StatusCache, WatchHub};
 use crate::content::Catalogue;
 use crate::store::Store;
 
@@ -25,15 +26,29 @@ pub struct App {
     pub store: Store,
     /// Host names (without port) this server answers for.
     pub allowed_hosts: AllowedHosts,
+    /// The kubeconfig contexts learners' checks run against.
+    pub clusters: Arc<Clusters>,
+    /// The latest status of each context, for the header of every page.
+    pub statuses: Arc<StatusCache>,
+    /// Shared watchers behind live re-checks.
+    pub watches: WatchHub,
 }
 
 impl AppState {
     /// Builds the state from loaded content, an open store and the hosts to answer for.
-    pub fn new(catalogue: Catalogue, store: Store, allowed_hosts: AllowedHosts) -> AppState {
+    pub fn new(
+        catalogue: Catalogue,
+        store: Store,
+        allowed_hosts: AllowedHosts,
+        clusters: Clusters,
+    ) -> AppState {
         AppState(Arc::new(App {
             catalogue,
             store,
             allowed_hosts,
+            clusters: Arc::new(clusters),
+            statuses: Arc::new(StatusCache::default()),
+            watches: WatchHub::default(),
         }))
     }
 }

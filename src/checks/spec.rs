@@ -165,7 +165,11 @@ impl Check {
             Check::Exec {
                 stdout_regex: Some(re),
                 ..
-            } if re.is_empty() => out.push("stdout_regex is empty".to_string()),
+            } => {
+                if let Err(err) = regex::Regex::new(re) {
+                    out.push(format!("stdout_regex does not compile: {err}"));
+                }
+            }
             Check::ContainerStable { seconds: 0, .. } => {
                 out.push("container-stable needs seconds > 0".to_string());
             }

@@ -86,6 +86,24 @@ impl Store {
     }
 }
 
+/// Creates the learner's row if needed and marks them active, inside a write transaction.
+pub(super) async fn touch(
+    tx: &mut sqlx::SqliteConnection,
+    learner: &LearnerId,
+) -> Result<(), StoreError> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO learners (id, created_at, updated_at) VALUES (?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
+    )
+    .bind(learner.as_str())
+    .bind(at)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

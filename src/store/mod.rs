@@ -1,5 +1,6 @@
 //! SQLite through sqlx: the one place with SQL. Writes commit before they return.
 
+mod checks;
 mod learners;
 mod progress;
 mod snapshot;
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use checks::CheckRun;
 pub use learners::{Learner, LearnerId};
 pub use progress::{BestScore, SectionDone};
 pub use snapshot::LearnerSnapshot;

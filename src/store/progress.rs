@@ -37,15 +37,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let at = now();
-        sqlx::query(
-            "INSERT INTO learners (id, created_at, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",
-        )
-        .bind(learner.as_str())
-        .bind(at)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        super::learners::touch(&mut tx, learner).await?;
         if done {
             sqlx::query(
                 "INSERT INTO section_progress (learner_id, lesson_id, section_id, done_at) \

@@ -19,6 +19,8 @@ pub struct LearnerSnapshot {
     pub sections_done: Vec<SectionDone>,
     /// Best score per checked task.
     pub best_scores: Vec<BestScore>,
+    /// The kubeconfig context they chose, if any.
+    pub context: Option<String>,
 }
 
 /// The cache with a generation counter, so a read that raced a write is not cached.
@@ -77,6 +79,7 @@ impl Store {
             display_name: learner.display_name,
             sections_done: self.sections_done(id).await?,
             best_scores: self.best_scores(id).await?,
+            context: self.learner_context(id).await?,
         });
         self.cache.put(id, generation, snapshot.clone());
         Ok(snapshot)

@@ -59,7 +59,7 @@ pub async fn show(
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Page<CataloguePage>> {
     let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&me);
+    let chrome = Chrome::of(&state, &me);
     let (done, scores) = (&me.sections_done, &me.best_scores);
     let catalogue = &state.catalogue;
     let progress = all_progress(catalogue, done, scores);

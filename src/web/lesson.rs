@@ -73,7 +73,7 @@ pub async fn show(
 ) -> AppResult<Response> {
     let lesson = find(&state, &id)?;
     let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&me);
+    let chrome = Chrome::of(&state, &me);
     let (done, scores) = (&me.sections_done, &me.best_scores);
     let progress = lesson_progress(&state.catalogue, lesson, done, scores);
     let sections = lesson

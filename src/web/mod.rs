@@ -2,14 +2,17 @@
 
 mod api;
 mod catalogue;
+mod check;
+mod cluster;
 mod files;
 mod health;
 pub mod identity;
 mod learner;
 mod lesson;
+mod live;
 mod page;
 pub mod security;
-mod task;
+pub mod task;
 
 use std::any::Any;
 
@@ -38,7 +41,17 @@ pub fn app(state: AppState) -> Router {
             post(lesson::mark),
         )
         .route("/tasks/{task}", get(task::show))
+        .route("/tasks/{task}/check", post(check::form))
+        .route("/tasks/{task}/live", get(live::stream))
+        .route("/api/v1/tasks/{task}/check", post(check::api))
         .route("/me", get(learner::show))
+        .route("/cluster", get(cluster::show))
+        .route("/cluster/context", post(cluster::set_context))
+        .route("/api/v1/cluster", get(cluster::api))
+        .route(
+            "/api/v1/cluster/context",
+            axum::routing::put(cluster::api_set_context),
+        )
         .route("/me/name", post(learner::set_name))
         .route("/api/v1/lessons", get(api::lessons))
         .route("/api/v1/progress", get(api::progress))

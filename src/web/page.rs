@@ -3,7 +3,9 @@
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::cluster::ClusterStatus;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::LearnerSnapshot;
 
 /// A page to render; render failures become the error page.
@@ -28,18 +30,53 @@ impl<T: Template + SizedPage> IntoResponse for Page<T> {
     }
 }
 
-/// What the header of every page shows about the learner.
+/// What the header of every page shows about the learner and their cluster.
 #[derive(Debug, Clone, Default)]
 pub struct Chrome {
     /// The learner's display name, if set.
     pub learner_name: Option<String>,
+    /// The context the learner's checks use, if one can be determined.
+    pub context: Option<String>,
+    /// Its last known status (None while the first probe runs).
+    pub cluster: Option<ClusterStatus>,
 }
 
 impl Chrome {
-    /// The header data from a learner snapshot.
-    pub fn of(snapshot: &LearnerSnapshot) -> Chrome {
+    /// The header data: the learner's name and the cached status of their cluster. Never
+    /// waits for the cluster: a stale status is refreshed in the background.
+    pub fn of(state: &AppState, snapshot: &LearnerSnapshot) -> Chrome {
+        let context = crate::web::check::context_for(state, snapshot).ok();
+        let cluster = context
+            .as_deref()
+            .and_then(|c| state.statuses.peek(&state.clusters, c));
         Chrome {
             learner_name: snapshot.display_name.clone(),
+            context,
+            cluster,
+        }
+    }
+
+    /// The header's cluster line.
+    pub fn cluster_line(&self) -> String {
+        match (&self.cluster, &self.context) {
+            (Some(status), _) => status.summary(),
+            (None, Some(context)) => format!("{context}: checking…"),
+            (None, None) => "no cluster configured".to_string(),
+        }
+    }
+
+    /// CSS state of the cluster badge: ok, down or unknown.
+    pub fn cluster_state(&self) -> &'static str {
+        match &self.cluster {
+            Some(status)
+                if status.reachable && status.nodes > 0 && status.ready_nodes == status.nodes =>
+            {
+                "ok"
+            }
+            Some(status) if status.reachable => "degraded",
+            Some(_) => "down",
+            None if self.context.is_none() => "down",
+            None => "unknown",
         }
     }
 }

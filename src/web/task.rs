@@ -4,11 +4,12 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
-use crate::checks::Criterion;
+use crate::checks::{Criterion, Verdict};
 use crate::content::{Lesson, Task, TaskStyle, conflicts};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
+use crate::store::CheckRun;
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
 
@@ -29,6 +30,32 @@ pub struct TaskPage<'a> {
     next: Option<&'a Task>,
     /// Other tasks of the lesson that claim the same objects or the CNI: (task, what).
     shares: Vec<(&'a Task, String)>,
+    /// The learner's latest check of this task.
+    last: Option<VerdictView>,
+}
+
+/// A stored verdict as the page shows it.
+pub struct VerdictView {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// When, as "12:03:04 UTC".
+    pub at: String,
+    /// Whether the content changed since (the run was judged against another version).
+    pub stale: bool,
+}
+
+impl VerdictView {
+    /// Builds the view of a stored run.
+    pub fn of(run: CheckRun, digest: &str) -> VerdictView {
+        let at = k8s_openapi::jiff::Timestamp::from_second(run.ran_at)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        VerdictView {
+            stale: run.content_digest != digest,
+            verdict: run.verdict,
+            at,
+        }
+    }
 }
 
 /// `GET /tasks/{task}`.
@@ -45,7 +72,7 @@ pub async fn show(
         .lesson(&task.lesson)
         .ok_or_else(|| AppError::Internal(format!("task `{id}` has no lesson")))?;
     let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&me);
+    let chrome = Chrome::of(&state, &me);
     let (done, scores) = (&me.sections_done, &me.best_scores);
     let progress = lesson_progress(catalogue, lesson, done, scores);
     let mine = progress.task(&task.id);
@@ -65,6 +92,11 @@ pub async fn show(
                 .map(move |c| (other, c.what))
         })
         .collect();
+    let last = state
+        .store
+        .latest_check(&learner, &task.id)
+        .await?
+        .map(|run| VerdictView::of(run, &catalogue.digest));
     Ok(Page(TaskPage {
         chrome,
         task,
@@ -78,6 +110,7 @@ pub async fn show(
         previous: neighbour(-1),
         next: neighbour(1),
         shares,
+        last,
     })
     .into_response())
 }

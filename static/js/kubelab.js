@@ -124,6 +124,55 @@
     update();
   }
 
+  // Live verdicts: an EventSource while the tab is visible (browsers allow six connections
+  // per host, so hidden tabs give theirs back), swapping in the server-rendered verdict.
+  var live = document.querySelector("[data-live]");
+  if (live && window.EventSource) {
+    var source = null;
+    var status = live.querySelector(".live-status");
+    var target = live.querySelector(".verdict-box");
+    var openLive = function () {
+      if (source) { return; }
+      source = new EventSource(live.getAttribute("data-live"));
+      source.addEventListener("verdict", function (event) {
+        target.innerHTML = event.data;
+        if (status) { status.hidden = false; }
+      });
+      source.addEventListener("error", function () {
+        if (status) { status.hidden = true; }
+      });
+    };
+    var closeLive = function () {
+      if (source) { source.close(); source = null; }
+      if (status) { status.hidden = true; }
+    };
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { openLive(); } else { closeLive(); }
+    });
+    window.addEventListener("pagehide", closeLive);
+    if (document.visibilityState === "visible") { openLive(); }
+  }
+
+  // The cluster badge: on a first visit the status is still being probed; ask once.
+  var badge = document.querySelector(".cluster-badge.cluster-unknown");
+  if (badge) {
+    fetch("/api/v1/cluster", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (!body || !body.status) { return; }
+        var s = body.status;
+        badge.classList.remove("cluster-unknown");
+        if (!s.reachable) {
+          badge.textContent = s.context + ": unreachable";
+          badge.classList.add("cluster-down");
+        } else {
+          badge.textContent = s.context + " \u00b7 " + (s.version || "?") + " \u00b7 " + s.ready_nodes + "/" + s.nodes + " nodes Ready";
+          badge.classList.add(s.nodes > 0 && s.ready_nodes === s.nodes ? "cluster-ok" : "cluster-degraded");
+        }
+      })
+      .catch(function () { /* the next page view shows the cached status */ });
+  }
+
   // Theme toggle: auto -> light -> dark -> auto, remembered in localStorage.
   var toggle = document.querySelector(".theme-toggle");
   if (toggle) {

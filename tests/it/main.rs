@@ -3,7 +3,11 @@
 
 mod api;
 mod browser;
+mod checks;
+mod cluster;
+mod fake;
 mod lint;
+mod live;
 mod pages;
 mod security;
 mod store;

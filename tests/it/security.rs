@@ -66,6 +66,7 @@ async fn allow_host_admits_a_workshop_name() {
         catalogue,
         store,
         AllowedHosts::loopback_and(["lab.example".to_string()]),
+        crate::support::no_cluster(),
     );
     let app = crate::support::TestApp {
         router: kubelab::app(state.clone()),
@@ -209,7 +210,12 @@ async fn markdown_from_content_cannot_inject_script() {
     let catalogue = content::load(&ContentFiles::from_dir(dir.path()).unwrap()).unwrap();
     let db = tempfile::tempdir().unwrap();
     let store = Store::open(&db.path().join("k.db")).await.unwrap();
-    let state = AppState::new(catalogue, store, AllowedHosts::loopback_and(Vec::new()));
+    let state = AppState::new(
+        catalogue,
+        store,
+        AllowedHosts::loopback_and(Vec::new()),
+        crate::support::no_cluster(),
+    );
     let app = crate::support::TestApp {
         router: kubelab::app(state.clone()),
         state,

@@ -49,7 +49,12 @@ pub async fn test_app() -> TestApp {
 
 pub fn app_on(store: Store, dir: TempDir) -> TestApp {
     let catalogue = content::load(&ContentFiles::embedded()).expect("the real content lints clean");
-    let state = AppState::new(catalogue, store, AllowedHosts::loopback_and(Vec::new()));
+    let state = AppState::new(
+        catalogue,
+        store,
+        AllowedHosts::loopback_and(Vec::new()),
+        crate::support::no_cluster(),
+    );
     TestApp {
         router: kubelab::app(state.clone()),
         state,
@@ -103,4 +108,13 @@ impl TestApp {
             .cookie()
             .expect("first visit sets a cookie")
     }
+}
+
+/// A cluster registry whose kubeconfig does not exist: checks explain there is no cluster.
+pub fn no_cluster() -> kubelab::cluster::Clusters {
+    kubelab::cluster::Clusters::new(
+        kubelab::cluster::KubeconfigSource::file("/nonexistent/kubelab-test/kubeconfig".into()),
+        None,
+        kubelab::cluster::AllowedContexts::All,
+    )
 }

@@ -1,0 +1,1040 @@
+//! Pure evaluation: a task's criteria against an [`Observed`] snapshot, each with a status
+//! and the evidence a learner needs to fix what is wrong without opening a terminal.
+
+use k8s_openapi::api::core::v1::{Event, Pod};
+
+use super::observed::{Need, Observed};
+use super::plan::{exec_request, matching_daemonsets};
+use super::pod;
+use super::probe::http_answered;
+use super::spec::{Check, Criterion, LocalProtocol, PodProtocol};
+use super::verdict::{CriterionResult, Evidence, Status, Verdict};
+
+/// A pod younger than this that is still being created is "pending", not "failed".
+pub const CONVERGE_SECONDS: i64 = 120;
+/// Scheduling and sandbox failures younger than this may still resolve by themselves.
+pub const SETTLE_SECONDS: i64 = 15;
+/// Log lines shown for a crashing container.
+pub const LOG_LINES: usize = 10;
+
+/// Evaluates every criterion of a task into a scored verdict.
+pub fn verdict(task: &str, criteria: &[Criterion], observed: &Observed) -> Verdict {
+    let results = criteria
+        .iter()
+        .map(|criterion| {
+            let (status, evidence) = judge(&criterion.check, observed);
+            CriterionResult {
+                id: criterion.id.clone(),
+                description: criterion.description.clone(),
+                points: criterion.points,
+                status,
+                evidence,
+            }
+        })
+        .collect();
+    Verdict::new(task, results)
+}
+
+/// The same verdict with every criterion in `error`, e.g. when the cluster is unreachable.
+pub fn unreachable(task: &str, criteria: &[Criterion], reason: &str) -> Verdict {
+    let results = criteria
+        .iter()
+        .map(|criterion| CriterionResult {
+            id: criterion.id.clone(),
+            description: criterion.description.clone(),
+            points: criterion.points,
+            status: Status::Error,
+            evidence: Evidence {
+                expected: expected(&criterion.check),
+                observed: "could not be checked".to_string(),
+                reasons: vec![reason.to_string()],
+                ..Evidence::default()
+            },
+        })
+        .collect();
+    Verdict::new(task, results)
+}
+
+fn outcome(status: Status, expected: String, observed: String) -> (Status, Evidence) {
+    (
+        status,
+        Evidence {
+            expected,
+            observed,
+            ..Evidence::default()
+        },
+    )
+}
+
+fn with_reasons(mut result: (Status, Evidence), reasons: Vec<String>) -> (Status, Evidence) {
+    result.1.reasons.extend(reasons);
+    result
+}
+
+/// What a check wants, in words.
+pub fn expected(check: &Check) -> String {
+    match check {
+        Check::NamespaceExists { namespace } => {
+            format!("namespace {namespace} exists and is Active")
+        }
+        Check::PodRunning {
+            namespace,
+            pod,
+            image: Some(image),
+        } => format!("pod {namespace}/{pod} is Running, all containers Ready, image {image}"),
+        Check::PodRunning { namespace, pod, .. } => {
+            format!("pod {namespace}/{pod} is Running with all containers Ready")
+        }
+        Check::PodIpInCidr {
+            namespace,
+            pod,
+            cidr: Some(cidr),
+        } => format!("pod {namespace}/{pod} has an IP inside {cidr}"),
+        Check::PodIpInCidr { namespace, pod, .. } => {
+            format!("pod {namespace}/{pod} has an IP inside the nodes' pod CIDRs")
+        }
+        Check::DistinctPodIps { namespace, pods } => {
+            format!(
+                "pods {} in {namespace} each have their own IP",
+                pods.join(", ")
+            )
+        }
+        Check::DaemonsetReady { name, selector, .. } => {
+            let by = match (name, selector) {
+                (Some(n), Some(s)) => format!("named {n} or labelled {s}"),
+                (Some(n), None) => format!("named {n}"),
+                (None, Some(s)) => format!("labelled {s}"),
+                (None, None) => "(unspecified)".to_string(),
+            };
+            format!("a DaemonSet {by} has a ready, available pod on every node it targets")
+        }
+        Check::NodesReady {} => "every node is Ready".to_string(),
+        Check::ContainerStable {
+            namespace,
+            pod,
+            container,
+            seconds,
+        } => format!(
+            "container {container} of pod {namespace}/{pod} has been running for {seconds} s without crashing"
+        ),
+        Check::UniqueContainerPorts { namespace, pod } => {
+            format!("no two containers of pod {namespace}/{pod} declare the same port")
+        }
+        Check::Exec {
+            command,
+            exit_code,
+            stdout_contains,
+            stdout_regex,
+            ..
+        } => {
+            let mut text = format!("`{}` exits with {exit_code}", command.join(" "));
+            if let Some(s) = stdout_contains {
+                text.push_str(&format!(" and prints `{s}`"));
+            }
+            if let Some(r) = stdout_regex {
+                text.push_str(&format!(" and prints something matching /{r}/"));
+            }
+            text
+        }
+        Check::PodToPod {
+            namespace,
+            from,
+            to,
+            port,
+            protocol,
+            ..
+        } => format!(
+            "pod {namespace}/{from} reaches pod {to}'s IP on port {port} ({})",
+            match protocol {
+                PodProtocol::Http => "an HTTP answer",
+                PodProtocol::Tcp => "a TCP connection",
+            }
+        ),
+        Check::Localhost {
+            namespace,
+            pod,
+            from_container,
+            port,
+            protocol,
+        } => format!(
+            "in pod {namespace}/{pod}, container {from_container} reaches 127.0.0.1:{port} ({})",
+            match protocol {
+                LocalProtocol::Http => "an HTTP answer",
+                LocalProtocol::Redis => "Redis answers PING with PONG",
+                LocalProtocol::Tcp => "a TCP connection",
+            }
+        ),
+    }
+}
+
+/// Judges one check.
+pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
+    let want = expected(check);
+    match check {
+        Check::NamespaceExists { namespace } => namespace_exists(namespace, observed, want),
+        Check::PodRunning {
+            namespace,
+            pod,
+            image,
+        } => pod_running(namespace, pod, image.as_deref(), observed, want),
+        Check::PodIpInCidr {
+            namespace,
+            pod,
+            cidr,
+        } => pod_ip_in_cidr(namespace, pod, cidr.as_deref(), observed, want),
+        Check::DistinctPodIps { namespace, pods } => distinct_ips(namespace, pods, observed, want),
+        Check::DaemonsetReady {
+            name,
+            selector,
+            namespaces,
+        } => daemonset_ready(
+            name.as_deref(),
+            selector.as_deref(),
+            namespaces.as_deref(),
+            observed,
+            want,
+        ),
+        Check::NodesReady {} => nodes_ready(observed, want),
+        Check::ContainerStable {
+            namespace,
+            pod,
+            container,
+            seconds,
+        } => container_stable(namespace, pod, container, *seconds, observed, want),
+        Check::UniqueContainerPorts { namespace, pod } => {
+            unique_ports(namespace, pod, observed, want)
+        }
+        Check::Exec { .. } | Check::PodToPod { .. } | Check::Localhost { .. } => {
+            command_check(check, observed, want)
+        }
+    }
+}
+
+fn namespace_exists(namespace: &str, observed: &Observed, want: String) -> (Status, Evidence) {
+    if let Some(reason) = observed.failure(&Need::Namespace(namespace.to_string())) {
+        return with_reasons(
+            outcome(Status::Error, want, "could not be read".into()),
+            vec![reason.to_string()],
+        );
+    }
+    match observed.namespaces.get(namespace).and_then(Option::as_ref) {
+        None => outcome(
+            Status::Failed,
+            want,
+            format!("namespace {namespace} does not exist (kubectl get ns {namespace})"),
+        ),
+        Some(ns) => {
+            let phase = ns
+                .status
+                .as_ref()
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Active".to_string());
+            if phase == "Active" {
+                outcome(
+                    Status::Passed,
+                    want,
+                    format!("namespace {namespace} is Active"),
+                )
+            } else {
+                outcome(
+                    Status::Pending,
+                    want,
+                    format!("namespace {namespace} is {phase}: it is being deleted"),
+                )
+            }
+        }
+    }
+}
+
+/// A finished judgement.
+type Judged = (Status, Evidence);
+
+/// Looks up a pod; Err carries the finished judgement when it is absent or unreadable.
+fn find_pod<'a>(
+    namespace: &str,
+    name: &str,
+    observed: &'a Observed,
+    want: &str,
+) -> Result<(&'a Pod, &'a [Event]), Box<Judged>> {
+    let key = (namespace.to_string(), name.to_string());
+    if let Some(reason) = observed.failure(&Need::Pod(key.0.clone(), key.1.clone())) {
+        return Err(Box::new(with_reasons(
+            outcome(
+                Status::Error,
+                want.to_string(),
+                format!("pod {namespace}/{name} could not be read"),
+            ),
+            vec![reason.to_string()],
+        )));
+    }
+    match observed.pods.get(&key).and_then(Option::as_ref) {
+        Some(pod) => Ok((
+            pod,
+            observed
+                .pod_events
+                .get(&key)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )),
+        None => Err(Box::new(outcome(
+            Status::Failed,
+            want.to_string(),
+            format!(
+                "pod {name} does not exist in namespace {namespace} (kubectl get pods -n {namespace})"
+            ),
+        ))),
+    }
+}
+
+fn log_tail(observed: &Observed, pod: &Pod) -> Vec<String> {
+    let (Some(ns), Some(name)) = (&pod.metadata.namespace, &pod.metadata.name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ((lns, lpod, container, _), text) in &observed.logs {
+        if lns == ns && lpod == name {
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            let start = lines.len().saturating_sub(LOG_LINES);
+            out.extend(lines[start..].iter().map(|l| format!("[{container}] {l}")));
+        }
+    }
+    out
+}
+
+/// How far a pod that is not (yet) Running and Ready has got, and why it is stuck.
+fn pod_progress(
+    pod: &Pod,
+    events: &[Event],
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let age = pod::age_seconds(pod, observed.now);
+    let state = pod::summary(pod);
+    let mut reasons = pod::false_conditions(pod);
+    reasons.extend(pod::container_problems(pod));
+    reasons.extend(pod::warnings(events));
+    let logs = log_tail(observed, pod);
+    let crashing = pod::container_statuses(pod).iter().any(pod::is_crashing);
+    let waiting: Vec<String> = pod::container_statuses(pod)
+        .iter()
+        .filter_map(|s| s.state.as_ref()?.waiting.as_ref()?.reason.clone())
+        .collect();
+    let stuck_reason = waiting.iter().any(|r| {
+        matches!(
+            r.as_str(),
+            "ErrImagePull"
+                | "ImagePullBackOff"
+                | "InvalidImageName"
+                | "CreateContainerConfigError"
+                | "CreateContainerError"
+        )
+    });
+    let sandbox_failed = pod::has_warning(events, "FailedCreatePodSandBox")
+        || pod::has_warning(events, "FailedScheduling")
+        || pod::has_warning(events, "FailedMount");
+    let status = if pod.metadata.deletion_timestamp.is_some() {
+        Status::Pending
+    } else if crashing || stuck_reason || matches!(pod::phase(pod), "Succeeded" | "Failed") {
+        Status::Failed
+    } else if sandbox_failed {
+        if age < SETTLE_SECONDS {
+            Status::Pending
+        } else {
+            Status::Failed
+        }
+    } else if age < CONVERGE_SECONDS {
+        Status::Pending
+    } else {
+        Status::Failed
+    };
+    let observed_text = if status == Status::Pending && !sandbox_failed {
+        format!("pod {name} is {state} (created {age} s ago, still starting)")
+    } else {
+        format!("pod {name} is {state}")
+    };
+    (
+        status,
+        Evidence {
+            expected: want,
+            observed: observed_text,
+            reasons,
+            logs,
+            command: None,
+        },
+    )
+}
+
+fn running_and_ready(pod: &Pod) -> bool {
+    let (ready, total) = pod::ready_count(pod);
+    pod::phase(pod) == "Running"
+        && total > 0
+        && ready == total
+        && pod.metadata.deletion_timestamp.is_none()
+}
+
+fn pod_running(
+    namespace: &str,
+    name: &str,
+    image: Option<&str>,
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let (pod, events) = match find_pod(namespace, name, observed, &want) {
+        Ok(found) => found,
+        Err(done) => return *done,
+    };
+    if let Some(image) = image {
+        let wrong: Vec<String> = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .filter(|c| c.image.as_deref() != Some(image))
+            .map(|c| {
+                format!(
+                    "container {} runs {}",
+                    c.name,
+                    c.image.as_deref().unwrap_or("no image")
+                )
+            })
+            .collect();
+        if !wrong.is_empty() {
+            return with_reasons(
+                outcome(
+                    Status::Failed,
+                    want,
+                    format!("pod {name} does not run {image}"),
+                ),
+                wrong,
+            );
+        }
+    }
+    if running_and_ready(pod) {
+        return outcome(
+            Status::Passed,
+            want,
+            format!("pod {name} is {}", pod::summary(pod)),
+        );
+    }
+    pod_progress(pod, events, observed, want)
+}
+
+fn pod_ip_in_cidr(
+    namespace: &str,
+    name: &str,
+    cidr: Option<&str>,
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let (pod, events) = match find_pod(namespace, name, observed, &want) {
+        Ok(found) => found,
+        Err(done) => return *done,
+    };
+    let Some(ip) = pod::ip(pod) else {
+        let (status, mut evidence) = pod_progress(pod, events, observed, want);
+        evidence.observed = format!("pod {name} has no IP yet: {}", pod::summary(pod));
+        let status = if status == Status::Passed {
+            Status::Failed
+        } else {
+            status
+        };
+        return (status, evidence);
+    };
+    let cidrs: Vec<String> = match cidr {
+        Some(c) => vec![c.to_string()],
+        None => {
+            if let Some(reason) = observed.failure(&Need::Nodes) {
+                return with_reasons(
+                    outcome(Status::Error, want, "the nodes could not be read".into()),
+                    vec![reason.to_string()],
+                );
+            }
+            observed
+                .nodes
+                .iter()
+                .flatten()
+                .flat_map(pod::node_pod_cidrs)
+                .collect()
+        }
+    };
+    if cidrs.is_empty() {
+        return outcome(
+            Status::Error,
+            want,
+            format!("pod {name} has IP {ip}, but no node reports a pod CIDR to compare with"),
+        );
+    }
+    if cidrs.iter().any(|c| pod::cidr_contains(c, ip)) {
+        outcome(
+            Status::Passed,
+            want,
+            format!("pod {name} has IP {ip}, inside {}", cidrs.join(", ")),
+        )
+    } else {
+        outcome(
+            Status::Failed,
+            want,
+            format!("pod {name} has IP {ip}, outside {}", cidrs.join(", ")),
+        )
+    }
+}
+
+fn distinct_ips(
+    namespace: &str,
+    pods: &[String],
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut worst = Status::Passed;
+    let mut reasons = Vec::new();
+    for name in pods {
+        match find_pod(namespace, name, observed, &want) {
+            Err(done) => {
+                let (status, evidence) = *done;
+                worst = worse(worst, status);
+                reasons.push(evidence.observed);
+                reasons.extend(evidence.reasons);
+            }
+            Ok((pod, events)) => match pod::ip(pod) {
+                Some(ip) => seen.push((name.clone(), ip.to_string())),
+                None => {
+                    let (status, evidence) = pod_progress(pod, events, observed, want.clone());
+                    worst = worse(
+                        worst,
+                        if status == Status::Passed {
+                            Status::Failed
+                        } else {
+                            status
+                        },
+                    );
+                    reasons.push(format!("pod {name} has no IP yet: {}", evidence.observed));
+                    reasons.extend(evidence.reasons);
+                }
+            },
+        }
+    }
+    let listing = seen
+        .iter()
+        .map(|(n, ip)| format!("{n} {ip}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (i, (a, ip)) in seen.iter().enumerate() {
+        for (b, other) in &seen[i + 1..] {
+            if ip == other {
+                worst = worse(worst, Status::Failed);
+                reasons.push(format!("pods {a} and {b} share IP {ip}"));
+            }
+        }
+    }
+    let observed_text = if listing.is_empty() {
+        "no pod has an IP".to_string()
+    } else {
+        listing
+    };
+    with_reasons(outcome(worst, want, observed_text), reasons)
+}
+
+/// The more serious of two statuses: error > failed > pending > passed.
+fn worse(a: Status, b: Status) -> Status {
+    let rank = |s: Status| match s {
+        Status::Passed => 0,
+        Status::Pending => 1,
+        Status::Failed => 2,
+        Status::Error => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn daemonset_ready(
+    name: Option<&str>,
+    selector: Option<&str>,
+    namespaces: Option<&[String]>,
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    if let Some(reason) = observed.failure(&Need::DaemonSets) {
+        return with_reasons(
+            outcome(Status::Error, want, "DaemonSets could not be listed".into()),
+            vec![reason.to_string()],
+        );
+    }
+    let all = observed.daemonsets.as_deref().unwrap_or(&[]);
+    let found = matching_daemonsets(all, name, selector, namespaces);
+    let where_ = namespaces.map_or("any namespace".to_string(), |n| n.join(", "));
+    if found.is_empty() {
+        let others: Vec<String> = all
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}/{}",
+                    d.metadata.namespace.as_deref().unwrap_or(""),
+                    d.metadata.name.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let mut reasons = Vec::new();
+        if !others.is_empty() {
+            reasons.push(format!("DaemonSets present: {}", others.join(", ")));
+        }
+        return with_reasons(
+            outcome(
+                Status::Failed,
+                want,
+                format!("no matching DaemonSet in {where_}: the CNI is not installed"),
+            ),
+            reasons,
+        );
+    }
+    let counts = |ds: &k8s_openapi::api::apps::v1::DaemonSet| {
+        let s = ds.status.as_ref();
+        (
+            s.map_or(0, |s| s.desired_number_scheduled),
+            s.map_or(0, |s| s.number_ready),
+            s.and_then(|s| s.number_available).unwrap_or(0),
+        )
+    };
+    let ds = found
+        .iter()
+        .copied()
+        .find(|d| {
+            let (desired, ready, available) = counts(d);
+            desired > 0 && desired == ready && ready == available
+        })
+        .unwrap_or(found[0]);
+    let (desired, ready, available) = counts(ds);
+    let ns = ds.metadata.namespace.clone().unwrap_or_default();
+    let ds_name = ds.metadata.name.clone().unwrap_or_default();
+    let state = format!("{ns}/{ds_name}: {desired} desired, {ready} ready, {available} available");
+    if desired > 0 && desired == ready && ready == available {
+        return outcome(
+            Status::Passed,
+            want,
+            format!("found in namespace {ns}: {state}"),
+        );
+    }
+    let pods = observed
+        .daemonset_pods
+        .get(&(ns.clone(), ds_name.clone()))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut reasons = Vec::new();
+    let mut logs = Vec::new();
+    let mut crashing = false;
+    for p in pods {
+        if !running_and_ready(p) {
+            let pname = p.metadata.name.clone().unwrap_or_default();
+            reasons.push(format!("pod {pname}: {}", pod::summary(p)));
+            reasons.extend(pod::container_problems(p));
+            logs.extend(log_tail(observed, p));
+            crashing |= pod::container_statuses(p).iter().any(pod::is_crashing);
+        }
+    }
+    if desired == 0 {
+        reasons.push(
+            "no node is targeted: check the DaemonSet's nodeSelector and tolerations".to_string(),
+        );
+    }
+    let young = pods
+        .iter()
+        .map(|p| pod::age_seconds(p, observed.now))
+        .min()
+        .is_some_and(|age| age < CONVERGE_SECONDS);
+    let status = if !crashing && young {
+        Status::Pending
+    } else {
+        Status::Failed
+    };
+    let (status, mut evidence) = with_reasons(outcome(status, want, state), reasons);
+    evidence.logs = logs;
+    (status, evidence)
+}
+
+fn nodes_ready(observed: &Observed, want: String) -> (Status, Evidence) {
+    if let Some(reason) = observed.failure(&Need::Nodes) {
+        return with_reasons(
+            outcome(Status::Error, want, "the nodes could not be read".into()),
+            vec![reason.to_string()],
+        );
+    }
+    let nodes = observed.nodes.as_deref().unwrap_or(&[]);
+    if nodes.is_empty() {
+        return outcome(
+            Status::Failed,
+            want,
+            "the cluster reports no nodes".to_string(),
+        );
+    }
+    let mut reasons = Vec::new();
+    let mut not_ready = Vec::new();
+    for node in nodes {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let (status, why) = pod::node_ready(node);
+        if status != "True" {
+            not_ready.push(name.clone());
+            reasons.push(format!("node {name} is NotReady: {why}"));
+            let taints: Vec<String> = node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .map(|t| {
+                    t.iter()
+                        .map(|t| format!("{}:{}", t.key, t.effect))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !taints.is_empty() {
+                reasons.push(format!("node {name} taints: {}", taints.join(", ")));
+            }
+        }
+    }
+    if not_ready.is_empty() {
+        outcome(
+            Status::Passed,
+            want,
+            format!("{} node(s) Ready", nodes.len()),
+        )
+    } else {
+        with_reasons(
+            outcome(
+                Status::Failed,
+                want,
+                format!(
+                    "{} of {} node(s) NotReady: {}",
+                    not_ready.len(),
+                    nodes.len(),
+                    not_ready.join(", ")
+                ),
+            ),
+            reasons,
+        )
+    }
+}
+
+fn container_stable(
+    namespace: &str,
+    name: &str,
+    container: &str,
+    seconds: u32,
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let (pod, events) = match find_pod(namespace, name, observed, &want) {
+        Ok(found) => found,
+        Err(done) => return *done,
+    };
+    let Some(status) = pod::container_statuses(pod)
+        .iter()
+        .find(|s| s.name == container)
+    else {
+        let declared = pod
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.containers.iter().any(|c| c.name == container));
+        if !declared {
+            return outcome(
+                Status::Failed,
+                want,
+                format!("pod {name} has no container named {container}"),
+            );
+        }
+        return pod_progress(pod, events, observed, want);
+    };
+    if pod::is_crashing(status) {
+        let (_, mut evidence) = pod_progress(pod, events, observed, want);
+        evidence.observed = format!("container {container} is crashing: {}", pod::summary(pod));
+        return (Status::Failed, evidence);
+    }
+    let started = status
+        .state
+        .as_ref()
+        .and_then(|s| s.running.as_ref())
+        .and_then(|r| r.started_at.as_ref());
+    match started {
+        Some(at) => {
+            let up = observed.now.as_second() - at.0.as_second();
+            if up >= i64::from(seconds) {
+                outcome(
+                    Status::Passed,
+                    want,
+                    format!(
+                        "container {container} has been running for {up} s ({} restart(s) before)",
+                        status.restart_count
+                    ),
+                )
+            } else {
+                outcome(
+                    Status::Pending,
+                    want,
+                    format!(
+                        "container {container} has been running for {up} s of the {seconds} s required"
+                    ),
+                )
+            }
+        }
+        None => pod_progress(pod, events, observed, want),
+    }
+}
+
+fn unique_ports(
+    namespace: &str,
+    name: &str,
+    observed: &Observed,
+    want: String,
+) -> (Status, Evidence) {
+    let (pod, _) = match find_pod(namespace, name, observed, &want) {
+        Ok(found) => found,
+        Err(done) => return *done,
+    };
+    let mut declared: Vec<(i32, String, String)> = Vec::new();
+    for container in pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[])
+    {
+        for port in container.ports.as_deref().unwrap_or(&[]) {
+            let protocol = port.protocol.clone().unwrap_or_else(|| "TCP".to_string());
+            declared.push((port.container_port, protocol, container.name.clone()));
+        }
+    }
+    let mut clashes = Vec::new();
+    for (i, (port, proto, a)) in declared.iter().enumerate() {
+        for (other, other_proto, b) in &declared[i + 1..] {
+            if port == other && proto == other_proto {
+                clashes.push(format!("port {port}/{proto} is declared by both {a} and {b}: only one process in a pod can bind it"));
+            }
+        }
+    }
+    let listing = declared
+        .iter()
+        .map(|(p, proto, c)| format!("{c} {p}/{proto}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let listing = if listing.is_empty() {
+        "no ports declared".to_string()
+    } else {
+        listing
+    };
+    if clashes.is_empty() {
+        outcome(Status::Passed, want, listing)
+    } else {
+        with_reasons(outcome(Status::Failed, want, listing), clashes)
+    }
+}
+
+fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, Evidence) {
+    // Every pod the command depends on must be there and running first.
+    let (namespace, pods, container): (&str, Vec<&str>, Option<&str>) = match check {
+        Check::Exec {
+            namespace,
+            pod,
+            container,
+            ..
+        } => (namespace, vec![pod.as_str()], Some(container.as_str())),
+        Check::PodToPod {
+            namespace,
+            from,
+            to,
+            probe,
+            from_container,
+            ..
+        } => match probe {
+            super::spec::Probe::Exec => (
+                namespace,
+                vec![to.as_str(), from.as_str()],
+                from_container.as_deref(),
+            ),
+            super::spec::Probe::ProbePod => (namespace, vec![to.as_str()], None),
+        },
+        Check::Localhost {
+            namespace,
+            pod,
+            from_container,
+            ..
+        } => (namespace, vec![pod.as_str()], Some(from_container.as_str())),
+        _ => return outcome(Status::Error, want, "not a command check".into()),
+    };
+    for (index, name) in pods.iter().enumerate() {
+        let (pod, events) = match find_pod(namespace, name, observed, &want) {
+            Ok(found) => found,
+            Err(done) => return *done,
+        };
+        let is_target_of_connection = matches!(check, Check::PodToPod { .. }) && index == 0;
+        if is_target_of_connection {
+            if pod::ip(pod).is_none() {
+                let (status, mut evidence) = pod_progress(pod, events, observed, want);
+                evidence.observed =
+                    format!("target pod {name} has no IP yet: {}", pod::summary(pod));
+                return (
+                    if status == Status::Passed {
+                        Status::Failed
+                    } else {
+                        status
+                    },
+                    evidence,
+                );
+            }
+            continue;
+        }
+        if pod::phase(pod) != "Running" {
+            let (status, mut evidence) = pod_progress(pod, events, observed, want);
+            evidence.observed = format!(
+                "nothing can run in pod {name} yet: it is {}",
+                pod::summary(pod)
+            );
+            return (
+                if status == Status::Passed {
+                    Status::Failed
+                } else {
+                    status
+                },
+                evidence,
+            );
+        }
+        if let Some(container) = container {
+            let state = pod::container_statuses(pod)
+                .iter()
+                .find(|s| s.name == container);
+            match state {
+                None if !pod
+                    .spec
+                    .as_ref()
+                    .is_some_and(|s| s.containers.iter().any(|c| c.name == container)) =>
+                {
+                    return outcome(
+                        Status::Failed,
+                        want,
+                        format!("pod {name} has no container named {container}"),
+                    );
+                }
+                Some(s)
+                    if s.state
+                        .as_ref()
+                        .and_then(|st| st.running.as_ref())
+                        .is_none() =>
+                {
+                    let (status, mut evidence) = pod_progress(pod, events, observed, want);
+                    evidence.observed = format!(
+                        "container {container} of pod {name} is not running: {}",
+                        pod::summary(pod)
+                    );
+                    return (
+                        if status == Status::Passed {
+                            Status::Failed
+                        } else {
+                            status
+                        },
+                        evidence,
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let Some(request) = exec_request(check, observed) else {
+        return outcome(
+            Status::Error,
+            want,
+            "the command could not be prepared".into(),
+        );
+    };
+    let command = Some(request.display());
+    let Some(result) = observed.execs.get(&request) else {
+        return (
+            Status::Error,
+            Evidence {
+                expected: want,
+                observed: "the command was not run".into(),
+                command,
+                ..Evidence::default()
+            },
+        );
+    };
+    let output = match result {
+        Ok(output) => output,
+        Err(reason) => {
+            return (
+                Status::Error,
+                Evidence {
+                    expected: want,
+                    observed: "the command could not be run".into(),
+                    reasons: vec![reason.clone()],
+                    command,
+                    ..Evidence::default()
+                },
+            );
+        }
+    };
+    let stdout = output.stdout.trim();
+    let stderr = output.stderr.trim();
+    let printed = |s: &str| {
+        if s.is_empty() {
+            "nothing".to_string()
+        } else {
+            tail(s, 5)
+        }
+    };
+    let passed = match check {
+        Check::Exec {
+            exit_code,
+            stdout_contains,
+            stdout_regex,
+            ..
+        } => {
+            output.exit_code == *exit_code
+                && stdout_contains
+                    .as_ref()
+                    .is_none_or(|s| output.stdout.contains(s.as_str()))
+                && stdout_regex.as_ref().is_none_or(|r| {
+                    regex::Regex::new(r).is_ok_and(|re| re.is_match(&output.stdout))
+                })
+        }
+        Check::PodToPod {
+            protocol: PodProtocol::Http,
+            ..
+        }
+        | Check::Localhost {
+            protocol: LocalProtocol::Http,
+            ..
+        } => output.exit_code == 0 && http_answered(&output.stdout),
+        Check::Localhost {
+            protocol: LocalProtocol::Redis,
+            ..
+        } => output.exit_code == 0 && output.stdout.contains("PONG"),
+        _ => output.exit_code == 0,
+    };
+    let observed_text = format!(
+        "exit code {}, printed {}",
+        output.exit_code,
+        printed(stdout)
+    );
+    let mut reasons = Vec::new();
+    if !stderr.is_empty() {
+        reasons.push(format!("stderr: {}", tail(stderr, 5)));
+    }
+    if output.exit_code == 127 {
+        reasons.push("the container lacks the tools for this probe; a probe pod (busybox) can test from outside".to_string());
+    }
+    (
+        if passed {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        Evidence {
+            expected: want,
+            observed: observed_text,
+            reasons,
+            logs: Vec::new(),
+            command,
+        },
+    )
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join(" | ")
+}

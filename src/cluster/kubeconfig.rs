@@ -1,0 +1,122 @@
+//! Reading kubeconfig files and building clients for their contexts. The files are read
+//! again on every connect, so a context created while the server runs (e.g. by
+//! `kubelab cluster create`) is usable at once.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::error::ClusterError;
+
+/// Where kubeconfig files are read from.
+#[derive(Debug, Clone)]
+pub struct KubeconfigSource {
+    paths: Vec<PathBuf>,
+}
+
+impl KubeconfigSource {
+    /// `--kubeconfig` if given, else `$KUBECONFIG` (colon-separated), else `~/.kube/config`.
+    pub fn resolve(flag: Option<PathBuf>) -> KubeconfigSource {
+        if let Some(path) = flag {
+            return KubeconfigSource { paths: vec![path] };
+        }
+        if let Some(env) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            return KubeconfigSource {
+                paths: std::env::split_paths(&env).collect(),
+            };
+        }
+        let home = dirs::home_dir().unwrap_or_else(|| PathBuf::from("."));
+        KubeconfigSource {
+            paths: vec![home.join(".kube").join("config")],
+        }
+    }
+
+    /// One explicit file.
+    pub fn file(path: PathBuf) -> KubeconfigSource {
+        KubeconfigSource { paths: vec![path] }
+    }
+
+    /// The files, for messages.
+    pub fn describe(&self) -> String {
+        self.paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+
+    /// The newest modification time among the files, to notice edits (new contexts).
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .max()
+    }
+
+    /// Reads and merges the files (the first file's current-context wins, as in kubectl).
+    pub fn read(&self) -> Result<Kubeconfig, ClusterError> {
+        let mut merged: Option<Kubeconfig> = None;
+        for path in &self.paths {
+            if !path.exists() {
+                continue;
+            }
+            let config = Kubeconfig::read_from(path).map_err(|e| ClusterError::BadKubeconfig {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            merged = Some(match merged {
+                None => config,
+                Some(first) => first
+                    .merge(config)
+                    .map_err(|e| ClusterError::BadKubeconfig {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?,
+            });
+        }
+        merged.ok_or_else(|| ClusterError::NoKubeconfig {
+            path: self.describe(),
+        })
+    }
+
+    /// Context names and the current one.
+    pub fn contexts(&self) -> Result<(Vec<String>, Option<String>), ClusterError> {
+        let config = self.read()?;
+        let names = config.contexts.iter().map(|c| c.name.clone()).collect();
+        Ok((names, config.current_context))
+    }
+
+    /// A client for `context`, with connect and read timeouts so no call hangs.
+    pub async fn client(
+        &self,
+        context: &str,
+        read_timeout: Duration,
+    ) -> Result<(kube::Client, String), ClusterError> {
+        let config = self.read()?;
+        if !config.contexts.iter().any(|c| c.name == context) {
+            return Err(ClusterError::NoContext(context.to_string()));
+        }
+        let options = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..KubeConfigOptions::default()
+        };
+        let mut config = kube::Config::from_custom_kubeconfig(config, &options)
+            .await
+            .map_err(|e| ClusterError::BadKubeconfig {
+                path: self.describe(),
+                reason: e.to_string(),
+            })?;
+        config.connect_timeout = Some(Duration::from_secs(5));
+        config.read_timeout = Some(read_timeout);
+        config.write_timeout = Some(Duration::from_secs(10));
+        // A check answers now; a 503 is reported, not retried for minutes (checks re-run live).
+        config.default_retry = false;
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(|e| ClusterError::BadKubeconfig {
+            path: self.describe(),
+            reason: e.to_string(),
+        })?;
+        Ok((client, server.trim_end_matches('/').to_string()))
+    }
+}
