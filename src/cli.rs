@@ -225,3 +225,150 @@ pub async fn check(args: CheckArgs) -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+/// `kubelab cluster create|delete`: runs kind and docker; exit 0 on success, 1 on a clear
+/// failure, 2 on bad usage.
+pub async fn cluster(command: crate::config::ClusterCommand) -> ExitCode {
+    match command {
+        crate::config::ClusterCommand::Create(args) => cluster_create(args).await,
+        crate::config::ClusterCommand::Delete(args) => cluster_delete(args).await,
+    }
+}
+
+/// The lesson named by `--lesson`, else the first lesson with a `cluster:` block.
+fn cluster_lesson<'a>(
+    catalogue: &'a Catalogue,
+    wanted: Option<&str>,
+) -> Result<(&'a content::Lesson, &'a content::ClusterSpec), (ExitCode, String)> {
+    let with_cluster: Vec<&str> = catalogue
+        .lessons
+        .iter()
+        .filter(|lesson| lesson.cluster.is_some())
+        .map(|lesson| lesson.id.as_str())
+        .collect();
+    let lesson = match wanted {
+        Some(id) => catalogue.lesson(id).ok_or_else(|| {
+            (
+                ExitCode::from(2),
+                format!(
+                    "there is no lesson `{id}`; lessons with a cluster: {}",
+                    with_cluster.join(", ")
+                ),
+            )
+        })?,
+        None => catalogue
+            .lessons
+            .iter()
+            .find(|lesson| lesson.cluster.is_some())
+            .ok_or_else(|| {
+                (
+                    ExitCode::FAILURE,
+                    "no lesson in this content describes a cluster (a `cluster:` block in lesson.yaml)"
+                        .to_string(),
+                )
+            })?,
+    };
+    match &lesson.cluster {
+        Some(spec) => Ok((lesson, spec)),
+        None => Err((
+            ExitCode::from(2),
+            format!(
+                "lesson `{}` describes no cluster; lessons with a cluster: {}",
+                lesson.id,
+                with_cluster.join(", ")
+            ),
+        )),
+    }
+}
+
+async fn cluster_create(args: crate::config::CreateArgs) -> ExitCode {
+    let catalogue = match load_content(&args.content) {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let (lesson, spec) = match cluster_lesson(&catalogue, args.lesson.as_deref()) {
+        Ok(found) => found,
+        Err((code, message)) => {
+            eprintln!("kubelab: {message}");
+            return code;
+        }
+    };
+    let Some(kind_config) = lesson
+        .files
+        .get(&spec.kind_config)
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+    else {
+        eprintln!(
+            "kubelab: lesson `{}` has no readable kind config `{}` in its files/",
+            lesson.id, spec.kind_config
+        );
+        return ExitCode::FAILURE;
+    };
+    let plan = crate::kind::CreatePlan {
+        name: args.name,
+        workers: args.workers,
+        kind_config_name: spec.kind_config.clone(),
+        kind_config: kind_config.to_string(),
+        cni_plugins: spec.cni_plugins.clone(),
+        flannel: spec.flannel.clone(),
+        br_netfilter_path: args.br_netfilter_path,
+        plugins_tarball: args.cni_plugins_tarball,
+    };
+    eprintln!(
+        "Using the cluster of lesson `{}` ({})",
+        lesson.id, spec.kind_config
+    );
+    let work = tokio::task::spawn_blocking(move || {
+        let created = crate::kind::create(&plan, &mut std::io::stderr());
+        (created, plan.flannel)
+    });
+    match work.await {
+        Ok((Ok(created), flannel)) => {
+            print!("{}", crate::kind::next_steps(&created, &flannel));
+            ExitCode::SUCCESS
+        }
+        Ok((Err(err), _)) => kind_failure(&err),
+        Err(err) => {
+            eprintln!("kubelab: the cluster work stopped unexpectedly: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cluster_delete(args: crate::config::DeleteArgs) -> ExitCode {
+    let name = args.name;
+    let work = tokio::task::spawn_blocking({
+        let name = name.clone();
+        move || crate::kind::delete(&name, &mut std::io::stderr())
+    });
+    match work.await {
+        Ok(Ok(crate::kind::Deleted::Deleted)) => {
+            println!(
+                "Deleted kind cluster `{name}`; kind removed the context `{}` from your kubeconfig.",
+                crate::kind::context_name(&name)
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(crate::kind::Deleted::NotFound)) => {
+            println!("There is no kind cluster `{name}`; nothing to delete.");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(err)) => kind_failure(&err),
+        Err(err) => {
+            eprintln!("kubelab: the cluster work stopped unexpectedly: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a kind-layer error; a bad name is bad usage (2), anything else a failure (1).
+fn kind_failure(err: &crate::kind::KindError) -> ExitCode {
+    eprintln!("kubelab: {err}");
+    match err {
+        crate::kind::KindError::BadName { .. } => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}

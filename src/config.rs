@@ -23,6 +23,57 @@ pub enum Command {
     Lint(ContentArgs),
     /// Check a task against a cluster; exit 0 only when every criterion passes.
     Check(CheckArgs),
+    /// Create or delete the lesson's kind cluster (needs docker and kind).
+    Cluster {
+        /// What to do with the cluster.
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+/// `kubelab cluster` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Create the lesson's kind cluster without a CNI and put the pinned CNI `bridge` plugin into every node.
+    Create(CreateArgs),
+    /// Delete a kind cluster.
+    Delete(DeleteArgs),
+}
+
+/// `kubelab cluster create` flags.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// The kind cluster name; kubectl's context becomes kind-NAME.
+    #[arg(long, default_value = crate::kind::DEFAULT_NAME, value_parser = cluster_name)]
+    pub name: String,
+    /// Worker nodes next to the one control-plane node.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub workers: u32,
+    /// The lesson whose cluster to create [default: the first lesson that has one].
+    #[arg(long)]
+    pub lesson: Option<String>,
+    /// A downloaded CNI plugins tarball to use instead of downloading it (its sha256 is still checked).
+    #[arg(long, env = "KUBELAB_CNI_PLUGINS_TARBALL")]
+    pub cni_plugins_tarball: Option<PathBuf>,
+    /// The file that shows br_netfilter is loaded (for tests).
+    #[arg(long, env = "KUBELAB_BR_NETFILTER_PATH", hide = true)]
+    pub br_netfilter_path: Option<PathBuf>,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
+}
+
+/// `kubelab cluster delete` flags.
+#[derive(Debug, Clone, Args)]
+pub struct DeleteArgs {
+    /// The kind cluster name.
+    #[arg(long, default_value = crate::kind::DEFAULT_NAME, value_parser = cluster_name)]
+    pub name: String,
+}
+
+/// A kind cluster name, checked the way kind checks it.
+fn cluster_name(name: &str) -> Result<String, String> {
+    crate::kind::validate_name(name).map(|()| name.to_string())
 }
 
 /// Which cluster to talk to.

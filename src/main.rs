@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Lint(content) => cli::lint(&content),
         Command::Serve(serve) => run(cli::serve(serve)),
         Command::Check(check) => run(cli::check(check)),
+        Command::Cluster { command } => run(cli::cluster(command)),
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::cluster::{Clusters, StatusCache, WatchHub};
 use crate::content::Catalogue;
+use crate::setup::SetupOptions;
 use crate::store::Store;
 
 /// Cheap to clone: one `Arc` around everything handlers share.
@@ -32,6 +33,8 @@ pub struct App {
     pub statuses: Arc<StatusCache>,
     /// Shared watchers behind live re-checks.
     pub watches: WatchHub,
+    /// Where setup steps find what the content does not carry.
+    pub setup: SetupOptions,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             clusters: Arc::new(clusters),
             statuses: Arc::new(StatusCache::default()),
             watches: WatchHub::default(),
+            setup: SetupOptions::from_env(),
         }))
     }
 }

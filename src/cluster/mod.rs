@@ -1,9 +1,11 @@
 //! The cluster layer: the only code that talks to Kubernetes (kube-rs). It connects to a
 //! learner's context, observes what checks need into a plain snapshot, and runs commands.
 
+pub mod apply;
 mod clusters;
+pub mod download;
 mod error;
-mod exec;
+pub mod exec;
 mod kubeconfig;
 mod observe;
 pub mod status;

@@ -12,6 +12,7 @@ mod lesson;
 mod live;
 mod page;
 pub mod security;
+mod setup;
 pub mod task;
 
 use std::any::Any;
@@ -43,6 +44,16 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{task}", get(task::show))
         .route("/tasks/{task}/check", post(check::form))
         .route("/tasks/{task}/live", get(live::stream))
+        .route(
+            "/tasks/{task}/setup",
+            get(setup::confirm_setup).post(setup::run_setup),
+        )
+        .route(
+            "/tasks/{task}/reset",
+            get(setup::confirm_reset).post(setup::run_reset),
+        )
+        .route("/api/v1/tasks/{task}/setup", post(setup::api_setup))
+        .route("/api/v1/tasks/{task}/reset", post(setup::api_reset))
         .route("/api/v1/tasks/{task}/check", post(check::api))
         .route("/me", get(learner::show))
         .route("/cluster", get(cluster::show))

@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::checks::{Criterion, Verdict};
-use crate::content::{Lesson, Task, TaskStyle, conflicts};
+use crate::cluster::ClusterStatus;
+use crate::cluster::status::Cni;
+use crate::content::{CniRequirement, Lesson, Task, TaskStyle, conflicts};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
@@ -32,6 +34,29 @@ pub struct TaskPage<'a> {
     shares: Vec<(&'a Task, String)>,
     /// The learner's latest check of this task.
     last: Option<VerdictView>,
+    /// Why the learner's cluster cannot host this task, if it cannot.
+    suitability: Option<String>,
+}
+
+/// Whether a cluster (as last seen) can host a task that requires `cni`.
+pub fn suitability(cni: CniRequirement, status: Option<&ClusterStatus>) -> Option<String> {
+    let status = status.filter(|s| s.reachable)?;
+    let found = status.cni.as_ref()?;
+    match (cni, found) {
+        (CniRequirement::None, Cni::Other { daemonset }) => Some(format!(
+            "Your cluster already runs a CNI ({daemonset}), and this task starts from a cluster without one: create the lesson cluster with `kubelab cluster create` (or kind and the lesson's kind-config.yaml) and switch to it on the cluster page."
+        )),
+        (CniRequirement::None, Cni::Flannel { namespace }) => Some(format!(
+            "Flannel already runs on your cluster (namespace {namespace}), and this task starts without a CNI: reset the task first, which removes Flannel and its node files."
+        )),
+        (CniRequirement::Flannel, Cni::Other { daemonset }) => Some(format!(
+            "This task breaks and repairs Flannel, but your cluster runs another CNI ({daemonset}): use the lesson cluster (`kubelab cluster create`), then install Flannel."
+        )),
+        (CniRequirement::Flannel, Cni::None) => Some(
+            "This task needs Flannel running first: do the Install Flannel task, then set this one up.".to_string(),
+        ),
+        _ => None,
+    }
 }
 
 /// A stored verdict as the page shows it.
@@ -86,10 +111,12 @@ pub async fn show(
     let shares = catalogue
         .lesson_tasks(lesson)
         .filter(|other| other.id != task.id)
-        .flat_map(|other| {
-            conflicts(&[task, other])
+        .filter_map(|other| {
+            let what: Vec<String> = conflicts(&[task, other])
                 .into_iter()
-                .map(move |c| (other, c.what))
+                .map(|c| c.what)
+                .collect();
+            (!what.is_empty()).then(|| (other, what.join(", ")))
         })
         .collect();
     let last = state
@@ -97,6 +124,7 @@ pub async fn show(
         .latest_check(&learner, &task.id)
         .await?
         .map(|run| VerdictView::of(run, &catalogue.digest));
+    let suitable = suitability(task.requires.cni, chrome.cluster.as_ref());
     Ok(Page(TaskPage {
         chrome,
         task,
@@ -109,6 +137,7 @@ pub async fn show(
         runs: mine.map_or(0, |t| t.runs),
         previous: neighbour(-1),
         next: neighbour(1),
+        suitability: suitable,
         shares,
         last,
     })

@@ -376,3 +376,61 @@ async fn reqwest_text(url: &str) -> String {
     let (_, body) = response.split_once("\r\n\r\n").unwrap();
     body.to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_page_updates_itself_when_the_cluster_changes() {
+    let Some(driver) = start_driver() else { return };
+    let env = crate::fake::env().await;
+    crate::fake::nodes(&env.fake, true);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = env.app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = browser(&driver).await;
+
+    client
+        .goto(&format!("http://{addr}/tasks/deploy-two-pods"))
+        .await
+        .unwrap();
+    let namespace = "document.querySelector('[data-criterion=\"namespace-test\"]')";
+    wait_for(
+        &client,
+        &format!("{namespace} && {namespace}.classList.contains('status-failed')"),
+    )
+    .await;
+    wait_for(&client, "!document.querySelector('.live-status').hidden").await;
+    eval(
+        &client,
+        "document.getElementById('verdict').scrollIntoView();",
+    )
+    .await;
+    save(&client, "task-verdict-failing").await;
+
+    // The learner creates the namespace in another terminal; nobody reloads the page.
+    crate::fake::namespace_test(&env.fake);
+    wait_for(
+        &client,
+        &format!("{namespace}.classList.contains('status-passed')"),
+    )
+    .await;
+    wait_for(
+        &client,
+        "document.querySelector('.verdict-score').textContent.includes('1 / 11 points')",
+    )
+    .await;
+    crate::fake::running_nginx(&env.fake, "pod1", "10.244.1.2");
+    crate::fake::running_nginx(&env.fake, "pod2", "10.244.1.3");
+    crate::fake::pod1_reaches_pod2(&env.fake);
+    wait_for(
+        &client,
+        "document.querySelector('.verdict-score').textContent.includes('11 / 11 points')",
+    )
+    .await;
+    eval(
+        &client,
+        "document.getElementById('verdict').scrollIntoView();",
+    )
+    .await;
+    save(&client, "task-verdict-passed").await;
+    client.close().await.unwrap();
+}

@@ -1,0 +1,178 @@
+//! Setting up and resetting a task on a cluster: runs the task's declared steps in order and
+//! reports each, touching nothing the task does not declare. Both are idempotent.
+
+use serde::Serialize;
+
+use crate::cluster::{ClusterError, Connection, apply};
+use crate::content::model::{Fault, Step};
+use crate::content::{Catalogue, Task};
+
+/// A local copy of the Flannel manifest, for offline machines (and tests).
+pub const FLANNEL_MANIFEST_ENV: &str = "KUBELAB_FLANNEL_MANIFEST";
+
+/// Where setup steps get what is not in the content.
+#[derive(Debug, Clone, Default)]
+pub struct SetupOptions {
+    /// A local Flannel manifest used instead of downloading the pinned one.
+    pub flannel_manifest: Option<std::path::PathBuf>,
+}
+
+impl SetupOptions {
+    /// Options from the environment (`KUBELAB_FLANNEL_MANIFEST`).
+    pub fn from_env() -> SetupOptions {
+        SetupOptions {
+            flannel_manifest: std::env::var_os(FLANNEL_MANIFEST_ENV).map(Into::into),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StepReport {
+    /// The step, in words.
+    pub step: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// What it changed, or why it failed.
+    pub detail: String,
+}
+
+/// The outcome of a setup or reset.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    /// Task id.
+    pub task: String,
+    /// `setup` or `reset`.
+    pub action: &'static str,
+    /// Every step succeeded.
+    pub ok: bool,
+    /// Per step, in order; the run stops at the first failure.
+    pub steps: Vec<StepReport>,
+}
+
+/// A step in words.
+pub fn describe(step: &Step) -> String {
+    match step {
+        Step::Apply(file) => format!("apply {file}"),
+        Step::Delete(object) => format!("delete {object}"),
+        Step::Fault(Fault::RemoveCni) => {
+            "break the pod network: remove Flannel and its node files".to_string()
+        }
+        Step::UndoFault(Fault::RemoveCni) => {
+            "repair the pod network: re-install the pinned Flannel".to_string()
+        }
+    }
+}
+
+/// Whether a step deletes or breaks something (the UI asks first).
+pub fn destructive(step: &Step) -> bool {
+    !matches!(step, Step::Apply(_))
+}
+
+async fn flannel_manifest(
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+) -> Result<String, ClusterError> {
+    if let Some(path) = &options.flannel_manifest {
+        return std::fs::read_to_string(path)
+            .map_err(|e| ClusterError::Protocol(format!("cannot read {}: {e}", path.display())));
+    }
+    let pin = catalogue
+        .lesson(&task.lesson)
+        .and_then(|l| l.cluster.as_ref())
+        .map(|c| c.flannel.manifest.clone())
+        .ok_or_else(|| ClusterError::Protocol("the lesson pins no Flannel manifest".to_string()))?;
+    crate::cluster::download::fetch_text(&pin).await
+}
+
+async fn run_step(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+    step: &Step,
+) -> Result<String, ClusterError> {
+    match step {
+        Step::Apply(file) => {
+            let bytes = catalogue
+                .lesson(&task.lesson)
+                .and_then(|l| l.files.get(file))
+                .ok_or_else(|| ClusterError::Protocol(format!("the lesson has no file {file}")))?;
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| ClusterError::Protocol(format!("{file} is not text")))?;
+            Ok(apply::apply_yaml(conn, text).await?.join(", "))
+        }
+        Step::Delete(object) => Ok(if apply::delete(conn, object).await? {
+            format!("deleted {object}")
+        } else {
+            format!("{object} was already absent")
+        }),
+        Step::Fault(Fault::RemoveCni) => {
+            let done = apply::remove_cni(conn).await?;
+            Ok(if done.is_empty() {
+                "nothing to remove".to_string()
+            } else {
+                done.join("; ")
+            })
+        }
+        Step::UndoFault(Fault::RemoveCni) => {
+            let manifest = flannel_manifest(options, catalogue, task).await?;
+            Ok(format!(
+                "applied {}",
+                apply::apply_yaml(conn, &manifest).await?.join(", ")
+            ))
+        }
+    }
+}
+
+async fn run(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+    action: &'static str,
+    steps: &[Step],
+) -> Outcome {
+    let mut reports = Vec::new();
+    let mut ok = true;
+    for step in steps {
+        let result = run_step(conn, options, catalogue, task, step).await;
+        let failed = result.is_err();
+        reports.push(StepReport {
+            step: describe(step),
+            ok: !failed,
+            detail: result.unwrap_or_else(|e| e.to_string()),
+        });
+        if failed {
+            ok = false;
+            break;
+        }
+    }
+    Outcome {
+        task: task.id.clone(),
+        action,
+        ok,
+        steps: reports,
+    }
+}
+
+/// Makes the task's starting state.
+pub async fn setup(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+) -> Outcome {
+    run(conn, options, catalogue, task, "setup", &task.setup).await
+}
+
+/// Removes what setup and the learner created, and undoes faults.
+pub async fn reset(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+) -> Outcome {
+    run(conn, options, catalogue, task, "reset", &task.cleanup).await
+}

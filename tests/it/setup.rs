@@ -1,0 +1,241 @@
+//! Task setup and reset against the fake API server: server-side apply, deletes, and the
+//! remove-cni fault with its node pods, all idempotent.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use fake_apiserver::FakeCluster;
+use kubelab::cluster::{Connection, KubeconfigSource};
+use kubelab::setup::{self, SetupOptions};
+
+use crate::fake::*;
+
+async fn post(env: &Env, path: &str) -> serde_json::Value {
+    let cookie = env.app.learner().await;
+    let reply = env.app.call(Method::POST, path, &cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()
+}
+
+/// Plays the kubelet for fault pods: marks them Succeeded once they exist.
+fn complete_fault_pods(fake: &FakeCluster) -> tokio::task::JoinHandle<()> {
+    let fake = fake.clone();
+    tokio::spawn(async move {
+        loop {
+            for mut pod in fake.list("v1", "Pod") {
+                let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+                if name.starts_with("kubelab-fault-") && pod["status"]["phase"] != "Succeeded" {
+                    pod["apiVersion"] = "v1".into();
+                    pod["kind"] = "Pod".into();
+                    pod["status"] = serde_json::json!({"phase": "Succeeded"});
+                    fake.apply(pod);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+#[tokio::test]
+async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
+    let env = env().await;
+    for _ in 0..2 {
+        let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
+        assert_eq!(outcome["ok"], true, "{outcome:#}");
+        assert_eq!(outcome["steps"].as_array().unwrap().len(), 2);
+    }
+    let pod = env
+        .fake
+        .get("v1", "Pod", Some("test"), "multi-container")
+        .expect("the broken pod exists");
+    let containers = pod["spec"]["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2);
+    assert_eq!(
+        containers[1]["ports"][0]["containerPort"], 80,
+        "the second container really binds port 80 too"
+    );
+    assert!(env.fake.get("v1", "Namespace", None, "test").is_some());
+    let applies: Vec<_> = env
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/pods/multi-container"))
+        .collect();
+    assert_eq!(applies.len(), 2);
+    assert!(
+        applies[0].query.contains("fieldManager=kubelab"),
+        "{:?}",
+        applies[0]
+    );
+    assert!(applies[0].query.contains("force=true"));
+
+    let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/reset").await;
+    assert_eq!(outcome["ok"], true, "{outcome:#}");
+    assert!(
+        env.fake
+            .get("v1", "Pod", Some("test"), "multi-container")
+            .is_none()
+    );
+    let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/reset").await;
+    assert_eq!(outcome["ok"], true, "reset twice is harmless");
+    assert!(
+        outcome["steps"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already absent")
+    );
+}
+
+#[tokio::test]
+async fn the_remove_cni_fault_deletes_flannel_and_its_node_state() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    flannel(&env.fake, 2);
+    let kubelet = complete_fault_pods(&env.fake);
+    let outcome = post(&env, "/api/v1/tasks/fix-missing-cni/setup").await;
+    kubelet.abort();
+    assert_eq!(outcome["ok"], true, "{outcome:#}");
+    let steps: Vec<String> = outcome["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["detail"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        steps[1].contains("deleted DaemonSet kube-flannel/kube-flannel-ds"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].contains("on node kubelab-control-plane")
+            && steps[1].contains("on node kubelab-worker"),
+        "{steps:?}"
+    );
+    assert!(
+        env.fake
+            .get(
+                "apps/v1",
+                "DaemonSet",
+                Some("kube-flannel"),
+                "kube-flannel-ds"
+            )
+            .is_none()
+    );
+    assert!(env.fake.get("v1", "Pod", Some("test"), "pod1").is_some());
+    // Fault pods ran privileged on each node with the host paths, and were removed.
+    let created: Vec<_> = env
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v1/namespaces/kube-system/pods")
+        .collect();
+    assert_eq!(created.len(), 2);
+    assert!(env.fake.list("v1", "Pod").iter().all(|p| {
+        !p["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("kubelab-fault-")
+    }));
+}
+
+#[tokio::test]
+async fn undoing_the_fault_reinstalls_flannel_from_the_pinned_manifest() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let manifest = env.app.dir.path().join("kube-flannel.yml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-flannel\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: kube-flannel-ds\n  namespace: kube-flannel\n  labels: {app: flannel}\nspec:\n  selector:\n    matchLabels: {app: flannel}\n  template:\n    metadata:\n      labels: {app: flannel}\n    spec:\n      containers:\n      - name: kube-flannel\n        image: ghcr.io/flannel-io/flannel:v0.28.9\n",
+    )
+    .unwrap();
+    let conn = Connection::open(
+        &KubeconfigSource::file(env.kubeconfig.clone()),
+        "kind-kubelab",
+    )
+    .await
+    .unwrap();
+    let options = SetupOptions {
+        flannel_manifest: Some(manifest),
+    };
+    let task = env.app.state.catalogue.task("fix-missing-cni").unwrap();
+    let outcome = setup::reset(&conn, &options, &env.app.state.catalogue, task).await;
+    assert!(outcome.ok, "{outcome:#?}");
+    assert!(
+        outcome
+            .steps
+            .last()
+            .unwrap()
+            .detail
+            .contains("DaemonSet kube-flannel/kube-flannel-ds")
+    );
+    assert!(
+        env.fake
+            .get(
+                "apps/v1",
+                "DaemonSet",
+                Some("kube-flannel"),
+                "kube-flannel-ds"
+            )
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn setup_asks_first_and_shows_each_step() {
+    let env = env().await;
+    let cookie = env.app.learner().await;
+    let page = env
+        .app
+        .get("/tasks/fix-missing-cni/setup", Some(&cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("break the pod network"));
+    assert!(
+        page.body
+            .contains("<form method=\"post\" action=\"/tasks/fix-missing-cni/setup\">")
+    );
+    assert!(
+        env.fake.requests().iter().all(|r| r.method == "GET"),
+        "showing the plan changes nothing"
+    );
+
+    let done = env
+        .app
+        .send(
+            crate::support::request(Method::POST, "/tasks/deploy-two-pods/reset")
+                .header("cookie", &cookie)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.body.contains("delete Pod test/pod1"), "{}", done.body);
+}
+
+#[tokio::test]
+async fn a_cluster_that_cannot_host_the_task_is_named() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    env.fake.apply(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "kindnet", "namespace": "kube-system", "labels": {"app": "kindnet"}},
+        "spec": {"selector": {"matchLabels": {"app": "kindnet"}}, "template": {"metadata": {"labels": {"app": "kindnet"}}, "spec": {"containers": [{"name": "kindnet-cni", "image": "kindest/kindnetd"}]}}},
+        "status": {"desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberReady": 2, "numberAvailable": 2, "numberMisscheduled": 0}
+    }));
+    let cookie = env.app.learner().await;
+    env.app.call(Method::GET, "/api/v1/cluster", &cookie).await;
+    let page = env
+        .app
+        .get("/tasks/install-flannel", Some(&cookie))
+        .await
+        .body;
+    assert!(
+        page.contains("already runs a CNI (kube-system/kindnet)"),
+        "{page}"
+    );
+    let page = env
+        .app
+        .get("/tasks/deploy-two-pods", Some(&cookie))
+        .await
+        .body;
+    assert!(!page.contains("cluster-unsuitable"));
+}
