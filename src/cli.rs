@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::checks::Status;
 use crate::cluster::{AllowedContexts, Clusters, Connection, KubeconfigSource};
-use crate::config::{CheckArgs, ClusterArgs, ContentArgs, ServeArgs};
+use crate::config::{CheckArgs, ClusterArgs, ContentArgs, ServeArgs, TaskArgs};
 use crate::content::{self, Catalogue, ContentFiles};
 use crate::state::{AllowedHosts, AppState};
 use crate::store::Store;
@@ -370,5 +370,65 @@ fn kind_failure(err: &crate::kind::KindError) -> ExitCode {
     match err {
         crate::kind::KindError::BadName { .. } => ExitCode::from(2),
         _ => ExitCode::FAILURE,
+    }
+}
+
+/// `kubelab setup TASK` / `kubelab reset TASK`: runs the task's steps and prints each.
+pub async fn setup(args: TaskArgs, action: &'static str) -> ExitCode {
+    let catalogue = match load_content(&args.content) {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(task) = catalogue.task(&args.task) else {
+        let known: Vec<&str> = catalogue.tasks.keys().map(String::as_str).collect();
+        eprintln!(
+            "kubelab: there is no task `{}`; tasks: {}",
+            args.task,
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());
+    let Some(context) = clusters_default(&args.cluster) else {
+        eprintln!(
+            "kubelab: no kubeconfig at {}: create the lesson cluster with `kubelab cluster create`",
+            source.describe()
+        );
+        return ExitCode::FAILURE;
+    };
+    let conn = match Connection::open(&source, &context).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            eprintln!("kubelab: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = crate::setup::SetupOptions {
+        flannel_manifest: args.flannel_manifest.clone(),
+    };
+    eprintln!("{action} {} on context {context}", task.id);
+    let outcome = if action == "setup" {
+        crate::setup::setup(&conn, &options, &catalogue, task).await
+    } else {
+        crate::setup::reset(&conn, &options, &catalogue, task).await
+    };
+    if outcome.steps.is_empty() {
+        println!("{}: nothing to {action}", task.id);
+    }
+    for step in &outcome.steps {
+        println!(
+            "[{}] {}: {}",
+            if step.ok { "done" } else { "FAIL" },
+            step.step,
+            step.detail
+        );
+    }
+    if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

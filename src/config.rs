@@ -23,6 +23,10 @@ pub enum Command {
     Lint(ContentArgs),
     /// Check a task against a cluster; exit 0 only when every criterion passes.
     Check(CheckArgs),
+    /// Make a task's starting state on the cluster (applies files, injects faults).
+    Setup(TaskArgs),
+    /// Undo a task: remove what it created and repair what it broke.
+    Reset(TaskArgs),
     /// Create or delete the lesson's kind cluster (needs docker and kind).
     Cluster {
         /// What to do with the cluster.
@@ -85,6 +89,22 @@ pub struct ClusterArgs {
     /// Context to use [default: the kubeconfig's current context].
     #[arg(long, env = "KUBELAB_CONTEXT")]
     pub context: Option<String>,
+}
+
+/// `kubelab setup` / `kubelab reset` flags.
+#[derive(Debug, Clone, Args)]
+pub struct TaskArgs {
+    /// The task id, e.g. fix-missing-cni.
+    pub task: String,
+    /// A local Flannel manifest to re-install from instead of downloading the pinned one.
+    #[arg(long, env = "KUBELAB_FLANNEL_MANIFEST")]
+    pub flannel_manifest: Option<PathBuf>,
+    /// Cluster to change.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
 }
 
 /// `kubelab check` flags.

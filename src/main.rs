@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         Command::Lint(content) => cli::lint(&content),
         Command::Serve(serve) => run(cli::serve(serve)),
         Command::Check(check) => run(cli::check(check)),
+        Command::Setup(args) => run(cli::setup(args, "setup")),
+        Command::Reset(args) => run(cli::setup(args, "reset")),
         Command::Cluster { command } => run(cli::cluster(command)),
     }
 }

@@ -42,7 +42,7 @@ pub struct StepReport {
 pub struct Outcome {
     /// Task id.
     pub task: String,
-    /// `setup` or `reset`.
+    /// `setup`, `reset` or `solve`.
     pub action: &'static str,
     /// Every step succeeded.
     pub ok: bool,
@@ -175,4 +175,14 @@ pub async fn reset(
     task: &Task,
 ) -> Outcome {
     run(conn, options, catalogue, task, "reset", &task.cleanup).await
+}
+
+/// Applies the task's reference solution (the real-cluster suite proves the checks with it).
+pub async fn solve(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+) -> Outcome {
+    run(conn, options, catalogue, task, "solve", &task.solve).await
 }

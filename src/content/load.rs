@@ -442,7 +442,7 @@ impl<'a> Loader<'a> {
                 );
             }
         }
-        for step in file.setup.iter().chain(&file.cleanup) {
+        for step in file.setup.iter().chain(&file.cleanup).chain(&file.solve) {
             match step {
                 Step::Apply(name) if !texts.contains_key(name.as_str()) => {
                     self.problem(rel, line_of(source, "apply", name), format!("apply names `{name}`, which does not exist in lessons/{lesson_id}/files/"));
@@ -545,6 +545,7 @@ impl<'a> Loader<'a> {
             owns: file.owns,
             setup: file.setup,
             cleanup: file.cleanup,
+            solve: file.solve,
             checks: file.checks,
         };
         Some((task, links))

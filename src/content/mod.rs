@@ -147,6 +147,8 @@ pub struct Task {
     pub setup: Vec<Step>,
     /// Cleanup steps.
     pub cleanup: Vec<Step>,
+    /// The reference solution as steps.
+    pub solve: Vec<Step>,
     /// Scored criteria.
     pub checks: Vec<Criterion>,
 }

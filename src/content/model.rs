@@ -144,6 +144,9 @@ pub struct TaskFile {
     /// Steps that undo the task.
     #[serde(default)]
     pub cleanup: Vec<Step>,
+    /// The reference solution as steps, run by the real-cluster suite to prove the checks.
+    #[serde(default)]
+    pub solve: Vec<Step>,
     /// Scored criteria.
     pub checks: Vec<Criterion>,
 }

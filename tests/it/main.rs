@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod checks;
 mod cluster;
+mod e2e;
 mod fake;
 mod kind;
 mod lint;

@@ -239,3 +239,40 @@ async fn a_cluster_that_cannot_host_the_task_is_named() {
         .body;
     assert!(!page.contains("cluster-unsuitable"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_and_reset_from_the_cli() {
+    let env = env().await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubelab"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .env_remove("KUBELAB_CONTEXT")
+            .env_remove("KUBELAB_FLANNEL_MANIFEST")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) =
+        tokio::task::block_in_place(|| run(&["setup", "intra-pod-localhost"]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("[done] apply namespace-test.yaml: Namespace test"),
+        "{stdout}"
+    );
+    assert!(env.fake.get("v1", "Namespace", None, "test").is_some());
+    let (code, stdout, _) = tokio::task::block_in_place(|| run(&["reset", "intra-pod-localhost"]));
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("multi-container was already absent"),
+        "{stdout}"
+    );
+    let (code, _, stderr) = tokio::task::block_in_place(|| run(&["setup", "nope"]));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("there is no task `nope`"));
+}
