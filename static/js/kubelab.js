@@ -124,33 +124,52 @@
     update();
   }
 
-  // Live verdicts: an EventSource while the tab is visible (browsers allow six connections
-  // per host, so hidden tabs give theirs back), swapping in the server-rendered verdict.
+  // Live verdicts over SSE. Browsers allow six HTTP/1.1 connections per host, so one tab at
+  // a time holds the stream: the visible tab that holds the "kubelab-live" Web Lock (where
+  // the Locks API exists), and any tab only while it is visible.
   var live = document.querySelector("[data-live]");
   if (live && window.EventSource) {
     var source = null;
+    var releaseLock = null;
     var status = live.querySelector(".live-status");
     var target = live.querySelector(".verdict-box");
-    var openLive = function () {
+    var showStatus = function (text) {
+      if (!status) { return; }
+      status.hidden = !text;
+      status.textContent = text || "";
+    };
+    var connect = function () {
       if (source) { return; }
       source = new EventSource(live.getAttribute("data-live"));
       source.addEventListener("verdict", function (event) {
         target.innerHTML = event.data;
-        if (status) { status.hidden = false; }
+        showStatus("Live: re-checked whenever your cluster changes");
       });
-      source.addEventListener("error", function () {
-        if (status) { status.hidden = true; }
-      });
+      source.addEventListener("error", function () { showStatus(""); });
     };
-    var closeLive = function () {
+    var disconnect = function () {
       if (source) { source.close(); source = null; }
-      if (status) { status.hidden = true; }
+      if (releaseLock) { releaseLock(); releaseLock = null; }
+      showStatus("");
+    };
+    var start = function () {
+      if (source || releaseLock) { return; }
+      if (navigator.locks && navigator.locks.request) {
+        showStatus("Live updates wait while another kubelab tab is live");
+        navigator.locks.request("kubelab-live", function () {
+          if (document.visibilityState !== "visible") { return null; }
+          connect();
+          return new Promise(function (resolve) { releaseLock = resolve; });
+        });
+      } else {
+        connect();
+      }
     };
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") { openLive(); } else { closeLive(); }
+      if (document.visibilityState === "visible") { start(); } else { disconnect(); }
     });
-    window.addEventListener("pagehide", closeLive);
-    if (document.visibilityState === "visible") { openLive(); }
+    window.addEventListener("pagehide", disconnect);
+    if (document.visibilityState === "visible") { start(); }
   }
 
   // The cluster badge: on a first visit the status is still being probed; ask once.

@@ -434,3 +434,46 @@ async fn a_task_page_updates_itself_when_the_cluster_changes() {
     save(&client, "task-verdict-passed").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seventh_tab_does_not_hang() {
+    let Some(driver) = start_driver() else { return };
+    let env = crate::fake::env().await;
+    crate::fake::nodes(&env.fake, true);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = env.app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = browser(&driver).await;
+    let url = format!("http://{addr}/tasks/deploy-two-pods");
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "!document.querySelector('.live-status').hidden").await;
+    for _ in 0..7 {
+        let window = client.new_window(true).await.unwrap();
+        client.switch_to_window(window.handle).await.unwrap();
+        client.goto(&url).await.unwrap();
+        wait_for(
+            &client,
+            "document.readyState === 'complete' && !!document.querySelector('.verdict-box')",
+        )
+        .await;
+    }
+    // The last tab still gets answers from the server: nothing is starved of connections.
+    let answered = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch('/healthz').then(r => done(r.status), () => done(0));",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answered, json!(200));
+    let streams = client
+        .execute(
+            "return document.querySelectorAll('.live-status:not([hidden])').length;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert!(streams.as_u64().unwrap() <= 1);
+    client.close().await.unwrap();
+}

@@ -29,6 +29,32 @@ async fn check_app(app: &crate::support::TestApp, task: &str) -> Value {
     reply.json()
 }
 
+/// Checks through the JSON API and through `kubelab check --json`; both must agree.
+async fn both(env: &Env, task: &str) -> Value {
+    let api = check(env, task).await;
+    let (code, stdout, stderr) = tokio::task::block_in_place(|| run_cli(env, task, true));
+    let cli: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is only JSON ({e}): {stdout}{stderr}"));
+    assert_eq!(
+        code,
+        Some(if api["passed"] == true { 0 } else { 1 }),
+        "{stderr}"
+    );
+    for key in ["task", "score", "max_score", "passed"] {
+        assert_eq!(api[key], cli[key], "{key}: API {api:#} vs CLI {cli:#}");
+    }
+    let statuses = |v: &Value| -> Vec<(String, String)> {
+        v["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].to_string(), c["status"].to_string()))
+            .collect()
+    };
+    assert_eq!(statuses(&api), statuses(&cli));
+    api
+}
+
 fn criterion<'a>(verdict: &'a Value, id: &str) -> &'a Value {
     verdict["criteria"]
         .as_array()
@@ -54,12 +80,12 @@ fn full_marks(verdict: &Value) {
     assert_eq!(verdict["passed"], true, "{verdict:#}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_two_pods_empty_then_solved() {
     let env = env().await;
     nodes(&env.fake, true);
     flannel(&env.fake, 2);
-    let verdict = check(&env, "deploy-two-pods").await;
+    let verdict = both(&env, "deploy-two-pods").await;
     assert_eq!(verdict["score"], 0);
     assert_eq!(verdict["max_score"], 11);
     assert_eq!(status(&verdict, "namespace-test"), "failed");
@@ -75,7 +101,7 @@ async fn deploy_two_pods_empty_then_solved() {
     running_nginx(&env.fake, "pod1", "10.244.1.2");
     running_nginx(&env.fake, "pod2", "10.244.1.3");
     pod1_reaches_pod2(&env.fake);
-    let verdict = check(&env, "deploy-two-pods").await;
+    let verdict = both(&env, "deploy-two-pods").await;
     full_marks(&verdict);
     let reach = criterion(&verdict, "pod1-reaches-pod2");
     assert!(
@@ -111,14 +137,14 @@ async fn deploy_two_pods_with_a_connection_refused() {
     assert!(evidence_text(&verdict, "pod1-reaches-pod2").contains("Couldn't connect to server"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_flannel_before_and_after() {
     let env = env().await;
     nodes(&env.fake, false);
     namespace_test(&env.fake);
     unschedulable(&env.fake, "pod1");
     unschedulable(&env.fake, "pod2");
-    let verdict = check(&env, "install-flannel").await;
+    let verdict = both(&env, "install-flannel").await;
     assert_eq!(verdict["score"], 0);
     assert!(
         evidence_text(&verdict, "flannel-ready").contains("no matching DaemonSet in any namespace")
@@ -135,7 +161,7 @@ async fn install_flannel_before_and_after() {
     running_nginx(&env.fake, "pod1", "10.244.1.2");
     running_nginx(&env.fake, "pod2", "10.244.1.3");
     pod1_reaches_pod2(&env.fake);
-    let verdict = check(&env, "install-flannel").await;
+    let verdict = both(&env, "install-flannel").await;
     full_marks(&verdict);
     assert!(
         criterion(&verdict, "flannel-ready")["evidence"]["observed"]
@@ -145,12 +171,12 @@ async fn install_flannel_before_and_after() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intra_pod_localhost_solved_and_missing() {
     let env = env().await;
     nodes(&env.fake, true);
     namespace_test(&env.fake);
-    let verdict = check(&env, "intra-pod-localhost").await;
+    let verdict = both(&env, "intra-pod-localhost").await;
     assert_eq!(verdict["score"], 0);
     assert!(
         evidence_text(&verdict, "app-reaches-redis").contains("pod multi-container does not exist")
@@ -167,18 +193,18 @@ async fn intra_pod_localhost_solved_and_missing() {
             .container("sidecar")
             .stdout("HTTP/1.1 200 OK\r\n"),
     );
-    let verdict = check(&env, "intra-pod-localhost").await;
+    let verdict = both(&env, "intra-pod-localhost").await;
     full_marks(&verdict);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fix_missing_cni_broken_then_repaired() {
     let env = env().await;
     nodes(&env.fake, true);
     namespace_test(&env.fake);
     container_creating(&env.fake, "pod1", 90);
     container_creating(&env.fake, "pod2", 90);
-    let verdict = check(&env, "fix-missing-cni").await;
+    let verdict = both(&env, "fix-missing-cni").await;
     assert_eq!(status(&verdict, "flannel-ready"), "failed");
     assert_eq!(status(&verdict, "pod1-running"), "failed");
     let evidence = evidence_text(&verdict, "pod1-running");
@@ -196,7 +222,7 @@ async fn fix_missing_cni_broken_then_repaired() {
     running_nginx(&env.fake, "pod1", "10.244.1.2");
     running_nginx(&env.fake, "pod2", "10.244.1.3");
     pod1_reaches_pod2(&env.fake);
-    full_marks(&check(&env, "fix-missing-cni").await);
+    full_marks(&both(&env, "fix-missing-cni").await);
 }
 
 #[tokio::test]
@@ -216,13 +242,13 @@ async fn a_pod_still_being_created_is_pending() {
     assert_eq!(status(&verdict, "pod1-running"), "pending");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fix_port_conflict_broken_then_fixed() {
     let env = env().await;
     nodes(&env.fake, true);
     namespace_test(&env.fake);
     multi_container(&env.fake, "nginx:1.25", 80, true);
-    let verdict = check(&env, "fix-port-conflict").await;
+    let verdict = both(&env, "fix-port-conflict").await;
     assert_eq!(verdict["score"], 0);
     let stable = criterion(&verdict, "sidecar-stable");
     assert_eq!(stable["status"], "failed");
@@ -238,7 +264,7 @@ async fn fix_port_conflict_broken_then_fixed() {
     assert!(evidence_text(&verdict, "pod-running").contains("CrashLoopBackOff"));
 
     multi_container(&env.fake, "redis:7", 6379, false);
-    full_marks(&check(&env, "fix-port-conflict").await);
+    full_marks(&both(&env, "fix-port-conflict").await);
 }
 
 #[tokio::test]

@@ -276,3 +276,26 @@ async fn setup_and_reset_from_the_cli() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("there is no task `nope`"));
 }
+
+#[tokio::test]
+async fn api_errors_stop_setup_with_the_reason() {
+    for (code, words) in [(409, "409"), (403, "forbidden"), (404, "404")] {
+        let env = env().await;
+        env.fake.inject(fake_apiserver::Fault::Status {
+            path_contains: "/pods/multi-container".into(),
+            method: Some("PATCH".into()),
+            status: code,
+            times: None,
+        });
+        let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
+        assert_eq!(outcome["ok"], false, "{code}");
+        let steps = outcome["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 2, "stops at the failed step");
+        assert_eq!(steps[0]["ok"], true);
+        assert_eq!(steps[1]["ok"], false);
+        assert!(
+            steps[1]["detail"].as_str().unwrap().contains(words),
+            "{code}: {outcome:#}"
+        );
+    }
+}
