@@ -18,8 +18,28 @@ use crate::checks::observed::{ExecOutput, ExecRequest, ExecTarget};
 pub const EXEC_TIMEOUT: Duration = Duration::from_secs(10);
 /// Image of the probe pod: has wget, nc and ping.
 pub const PROBE_IMAGE: &str = "busybox:1.36";
-/// How long a probe pod may take to start.
-const PROBE_START: Duration = Duration::from_secs(20);
+/// How long a probe pod may take to start (well inside the whole check's budget).
+const PROBE_START: Duration = Duration::from_secs(8);
+
+/// Deletes the probe pod when dropped, even if the check was cancelled half-way (timeout).
+struct ProbeGuard {
+    api: Api<Pod>,
+    name: String,
+}
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        let api = self.api.clone();
+        let name = std::mem::take(&mut self.name);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let params = DeleteParams::default().grace_period(0);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), api.delete(&name, &params)).await;
+            });
+        }
+    }
+}
 
 /// Runs the request; errors mean the command could not be run (not that it failed).
 pub async fn run(conn: &Connection, request: &ExecRequest) -> Result<ExecOutput, ClusterError> {
@@ -153,6 +173,10 @@ async fn with_probe_pod(
     }))
     .map_err(|e| ClusterError::Protocol(e.to_string()))?;
     conn.call(api.create(&PostParams::default(), &pod)).await?;
+    let _cleanup = ProbeGuard {
+        api: api.clone(),
+        name: name.clone(),
+    };
     let result = async {
         let started = tokio::time::Instant::now();
         loop {

@@ -65,6 +65,14 @@ impl Chrome {
         }
     }
 
+    /// The badge's tooltip: why the cluster cannot be used, or what the badge is.
+    pub fn cluster_title(&self) -> String {
+        match self.cluster.as_ref().and_then(|s| s.problem.clone()) {
+            Some(problem) => problem,
+            None => "Your cluster: status and how to switch or create one".to_string(),
+        }
+    }
+
     /// CSS state of the cluster badge: ok, down or unknown.
     pub fn cluster_state(&self) -> &'static str {
         match &self.cluster {

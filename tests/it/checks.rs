@@ -451,3 +451,107 @@ async fn a_malformed_kubeconfig_is_explained() {
         "{verdict:#}"
     );
 }
+
+/// Plays the kubelet for probe pods: marks them Running.
+fn run_probe_pods(fake: &fake_apiserver::FakeCluster) -> tokio::task::JoinHandle<()> {
+    let fake = fake.clone();
+    tokio::spawn(async move {
+        loop {
+            for mut pod in fake.list("v1", "Pod") {
+                let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+                if name.starts_with("kubelab-probe-") && pod["status"]["phase"] != "Running" {
+                    pod["apiVersion"] = "v1".into();
+                    pod["kind"] = "Pod".into();
+                    pod["status"] = serde_json::json!({"phase": "Running", "podIP": "10.244.1.50",
+                        "containerStatuses": [{"name": "probe", "ready": true, "restartCount": 0, "image": "busybox:1.36", "imageID": "", "state": {"running": {"startedAt": ago(1)}}}]});
+                    fake.apply(pod);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
+fn probe_pod_task(env: &Env) -> kubelab::content::Task {
+    let base = env.app.state.catalogue.task("deploy-two-pods").unwrap();
+    let check: kubelab::checks::Check = serde_yaml_ng::from_str(
+        "kind: pod-to-pod\nnamespace: test\nfrom: pod1\nto: pod2\nport: 80\nprotocol: http\nprobe: probe-pod\n",
+    )
+    .unwrap();
+    kubelab::content::Task {
+        id: "probe".into(),
+        title: "probe".into(),
+        lesson: base.lesson.clone(),
+        minutes: 1,
+        style: base.style,
+        statement_html: String::new(),
+        files: Vec::new(),
+        hints_html: Vec::new(),
+        solution_html: String::new(),
+        requires: base.requires.clone(),
+        changes: Vec::new(),
+        owns: Vec::new(),
+        setup: Vec::new(),
+        cleanup: Vec::new(),
+        solve: Vec::new(),
+        checks: vec![kubelab::checks::Criterion {
+            id: "reach".into(),
+            description: "reach".into(),
+            points: 1,
+            check,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_probe_pod_runs_the_probe_and_is_always_removed() {
+    let env = env().await;
+    namespace_test(&env.fake);
+    running_nginx(&env.fake, "pod2", "10.244.1.3");
+    env.fake.script_exec(
+        ExecRule::new("test", "kubelab-probe-*", probe::http("10.244.1.3", 80))
+            .stdout("HTTP/1.1 200\n"),
+    );
+    let kubelet = run_probe_pods(&env.fake);
+    let task = probe_pod_task(&env);
+    let conn = kubelab::cluster::Connection::open(
+        &kubelab::cluster::KubeconfigSource::file(env.kubeconfig.clone()),
+        "kind-kubelab",
+    )
+    .await
+    .unwrap();
+    let verdict = kubelab::checking::check(Ok(conn.clone()), &task).await;
+    kubelet.abort();
+    assert!(verdict.passed, "{verdict:#?}");
+    assert!(
+        verdict.criteria[0]
+            .evidence
+            .command
+            .as_ref()
+            .unwrap()
+            .contains("busybox:1.36")
+    );
+    let probes = |fake: &fake_apiserver::FakeCluster| {
+        fake.list("v1", "Pod")
+            .iter()
+            .filter(|p| {
+                p["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("kubelab-probe-")
+            })
+            .count()
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(probes(&env.fake), 0, "the probe pod was removed");
+
+    // A probe pod that never starts: the check errors within its budget, and the pod still goes.
+    let verdict = kubelab::checking::check(Ok(conn), &task).await;
+    assert_eq!(verdict.criteria[0].status, kubelab::checks::Status::Error);
+    assert!(
+        verdict.criteria[0].evidence.reasons[0].contains("did not start"),
+        "{verdict:#?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(probes(&env.fake), 0, "the probe pod was removed");
+}

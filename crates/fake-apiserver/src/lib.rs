@@ -84,7 +84,7 @@ impl Default for FakeCluster {
 pub struct ExecRule {
     /// Namespace of the pod.
     pub namespace: String,
-    /// Name of the pod.
+    /// Name of the pod; a trailing `*` matches any pod whose name starts with the rest.
     pub pod: String,
     /// Container; `None` matches any container.
     pub container: Option<String>,
@@ -153,7 +153,11 @@ impl ExecRule {
         container: Option<&str>,
         command: &[String],
     ) -> bool {
-        if self.namespace != namespace || self.pod != pod {
+        let pod_matches = match self.pod.strip_suffix('*') {
+            Some(prefix) => pod.starts_with(prefix),
+            None => self.pod == pod,
+        };
+        if self.namespace != namespace || !pod_matches {
             return false;
         }
         if let Some(c) = &self.container
