@@ -12,6 +12,7 @@ pub mod progress;
 pub mod setup;
 pub mod state;
 pub mod store;
+pub mod timer;
 pub mod web;
 
 pub use state::{AllowedHosts, AppState};

@@ -2,6 +2,7 @@
 
 mod checks;
 mod learners;
+mod practice;
 mod progress;
 mod snapshot;
 
@@ -14,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use checks::CheckRun;
 pub use learners::{Learner, LearnerId};
+pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};
 pub use snapshot::LearnerSnapshot;
 

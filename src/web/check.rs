@@ -30,17 +30,26 @@ pub fn find_task<'a>(state: &'a AppState, id: &str) -> AppResult<&'a Task> {
 
 /// Checks the task on the learner's cluster and stores the run.
 pub async fn run(state: &AppState, learner: &LearnerId, task: &Task) -> AppResult<Verdict> {
+    Ok(run_stored(state, learner, task).await?.0)
+}
+
+/// Like [`run`], also returning the stored run's id.
+pub async fn run_stored(
+    state: &AppState,
+    learner: &LearnerId,
+    task: &Task,
+) -> AppResult<(Verdict, i64)> {
     let me = state.store.snapshot(learner).await?;
     let connection = match context_for(state, &me) {
         Ok(context) => state.clusters.connect(&context).await,
         Err(err) => Err(err),
     };
     let verdict = crate::checking::check(connection, task).await;
-    state
+    let id = state
         .store
         .record_check(learner, &verdict, &state.catalogue.digest)
         .await?;
-    Ok(verdict)
+    Ok((verdict, id))
 }
 
 /// `POST /api/v1/tasks/{task}/check`.

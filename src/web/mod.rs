@@ -11,6 +11,7 @@ mod learner;
 mod lesson;
 mod live;
 mod page;
+mod practice;
 pub mod security;
 mod setup;
 pub mod task;
@@ -44,6 +45,16 @@ pub fn app(state: AppState) -> Router {
         .route("/tasks/{task}", get(task::show))
         .route("/tasks/{task}/check", post(check::form))
         .route("/tasks/{task}/live", get(live::stream))
+        .route("/tasks/{task}/practice/start", post(practice::start_form))
+        .route("/tasks/{task}/practice/finish", post(practice::finish_form))
+        .route(
+            "/api/v1/tasks/{task}/practice",
+            get(practice::api_get).post(practice::api_start),
+        )
+        .route(
+            "/api/v1/tasks/{task}/practice/finish",
+            post(practice::api_finish),
+        )
         .route(
             "/tasks/{task}/setup",
             get(setup::confirm_setup).post(setup::run_setup),

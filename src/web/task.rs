@@ -11,7 +11,8 @@ use crate::content::{CniRequirement, Lesson, Task, TaskStyle, conflicts};
 use crate::error::{AppError, AppResult};
 use crate::progress::lesson_progress;
 use crate::state::AppState;
-use crate::store::CheckRun;
+use crate::store::{CheckRun, PracticeAttempt};
+use crate::timer::clock;
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
 
@@ -36,6 +37,61 @@ pub struct TaskPage<'a> {
     last: Option<VerdictView>,
     /// Why the learner's cluster cannot host this task, if it cannot.
     suitability: Option<String>,
+    /// Timed practice: the running attempt and the history.
+    practice: PracticeView,
+    /// The server's clock, for the countdown script.
+    now: i64,
+}
+
+/// The timed-practice box of a task page.
+pub struct PracticeView {
+    /// The running attempt: (deadline, remaining as mm:ss, over time?, setup ok?, setup detail).
+    pub open: Option<(i64, String, bool, bool, String)>,
+    /// Finished attempts: (started, time used mm:ss, over budget?, score).
+    pub history: Vec<(String, String, bool, String)>,
+    /// Best score over the attempts.
+    pub best: Option<i64>,
+}
+
+impl PracticeView {
+    /// Builds the box from stored attempts at `now`.
+    pub fn of(attempts: &[PracticeAttempt], now: i64) -> PracticeView {
+        let open = attempts.iter().find(|a| a.finished_at.is_none()).map(|a| {
+            let timer = a.timer();
+            (
+                a.deadline_at,
+                clock(timer.remaining(now)),
+                timer.overtime(now),
+                a.setup_ok,
+                a.setup_detail.clone(),
+            )
+        });
+        let history = attempts
+            .iter()
+            .filter_map(|a| {
+                let finished = a.finished_at?;
+                let timer = a.timer();
+                let started = k8s_openapi::jiff::Timestamp::from_second(a.started_at)
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                let score = match (a.score, a.max_score) {
+                    (Some(s), Some(m)) => format!("{s}/{m}"),
+                    _ => "-".to_string(),
+                };
+                Some((
+                    started,
+                    clock(timer.used(finished)),
+                    timer.overtime(finished),
+                    score,
+                ))
+            })
+            .collect();
+        PracticeView {
+            open,
+            history,
+            best: attempts.iter().filter_map(|a| a.score).max(),
+        }
+    }
 }
 
 /// Whether a cluster (as last seen) can host a task that requires `cni`.
@@ -125,6 +181,9 @@ pub async fn show(
         .await?
         .map(|run| VerdictView::of(run, &catalogue.digest));
     let suitable = suitability(task.requires.cni, chrome.cluster.as_ref());
+    let now = crate::web::practice::now();
+    let attempts = state.store.practice_history(&learner, &task.id).await?;
+    let practice = PracticeView::of(&attempts, now);
     Ok(Page(TaskPage {
         chrome,
         task,
@@ -138,6 +197,8 @@ pub async fn show(
         previous: neighbour(-1),
         next: neighbour(1),
         suitability: suitable,
+        practice,
+        now,
         shares,
         last,
     })

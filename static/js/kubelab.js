@@ -172,6 +172,22 @@
     if (document.visibilityState === "visible") { start(); }
   }
 
+  // Countdowns: the deadline comes from the server; only the offset to this machine's clock
+  // is local, so reloads and other tabs show the same time, and overtime keeps counting.
+  document.querySelectorAll(".timer[data-deadline]").forEach(function (timer) {
+    var deadline = Number(timer.getAttribute("data-deadline"));
+    var offset = Number(timer.getAttribute("data-now")) - Math.floor(Date.now() / 1000);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    var tick = function () {
+      var left = deadline - (Math.floor(Date.now() / 1000) + offset);
+      var abs = Math.abs(left);
+      timer.textContent = (left < 0 ? "-" : "") + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+      timer.classList.toggle("overtime", left < 0);
+    };
+    tick();
+    setInterval(tick, 1000);
+  });
+
   // The cluster badge: on a first visit the status is still being probed; ask once.
   var badge = document.querySelector(".cluster-badge.cluster-unknown");
   if (badge) {

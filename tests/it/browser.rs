@@ -351,6 +351,37 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
     .await;
     save(&client, "lesson-phone-dark").await;
 
+    // Timed practice: the countdown runs from the server's deadline (the cluster is absent
+    // here, so the setup fails, and the page says so).
+    client
+        .goto(&format!("{base}/tasks/deploy-two-pods"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#practice form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "!!document.querySelector('.timer[data-deadline]')").await;
+    let first = eval(
+        &client,
+        "return document.querySelector('.timer').textContent;",
+    )
+    .await;
+    wait_for(
+        &client,
+        &format!("document.querySelector('.timer').textContent !== {first}"),
+    )
+    .await;
+    eval(
+        &client,
+        "document.getElementById('practice').scrollIntoView();",
+    )
+    .await;
+    save(&client, "task-practice").await;
+
     // A friendly 404.
     client.goto(&format!("{base}/lessons/nope")).await.unwrap();
     wait_for(

@@ -11,6 +11,7 @@ mod kind;
 mod lint;
 mod live;
 mod pages;
+mod practice;
 mod security;
 mod setup;
 mod store;
