@@ -151,22 +151,30 @@ fn clusters_default(args: &ClusterArgs) -> Option<String> {
     })
 }
 
-/// `kubelab check TASK`: prints the verdict; exit 0 only when every criterion passes.
-pub async fn check(args: CheckArgs) -> ExitCode {
-    let catalogue = match load_content(&args.content) {
-        Ok(catalogue) => catalogue,
-        Err(report) => {
-            eprintln!("{report}");
-            return ExitCode::from(2);
-        }
-    };
-    let Some(task) = catalogue.task(&args.task) else {
+/// Loads the content and makes sure it has the task; on failure says why (exit code 2).
+fn catalogue_with_task(content: &ContentArgs, task: &str) -> Result<Catalogue, ExitCode> {
+    let catalogue = load_content(content).map_err(|report| {
+        eprintln!("{report}");
+        ExitCode::from(2)
+    })?;
+    if catalogue.task(task).is_none() {
         let known: Vec<&str> = catalogue.tasks.keys().map(String::as_str).collect();
         eprintln!(
-            "kubelab: there is no task `{}`; tasks: {}",
-            args.task,
+            "kubelab: there is no task `{task}`; tasks: {}",
             known.join(", ")
         );
+        return Err(ExitCode::from(2));
+    }
+    Ok(catalogue)
+}
+
+/// `kubelab check TASK`: prints the verdict; exit 0 only when every criterion passes.
+pub async fn check(args: CheckArgs) -> ExitCode {
+    let catalogue = match catalogue_with_task(&args.content, &args.task) {
+        Ok(catalogue) => catalogue,
+        Err(code) => return code,
+    };
+    let Some(task) = catalogue.task(&args.task) else {
         return ExitCode::from(2);
     };
     let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());
@@ -375,20 +383,11 @@ fn kind_failure(err: &crate::kind::KindError) -> ExitCode {
 
 /// `kubelab setup TASK` / `kubelab reset TASK`: runs the task's steps and prints each.
 pub async fn setup(args: TaskArgs, action: &'static str) -> ExitCode {
-    let catalogue = match load_content(&args.content) {
+    let catalogue = match catalogue_with_task(&args.content, &args.task) {
         Ok(catalogue) => catalogue,
-        Err(report) => {
-            eprintln!("{report}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let Some(task) = catalogue.task(&args.task) else {
-        let known: Vec<&str> = catalogue.tasks.keys().map(String::as_str).collect();
-        eprintln!(
-            "kubelab: there is no task `{}`; tasks: {}",
-            args.task,
-            known.join(", ")
-        );
         return ExitCode::from(2);
     };
     let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());

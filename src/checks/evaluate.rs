@@ -365,6 +365,27 @@ fn pod_progress(
     )
 }
 
+/// A pod not (yet) in the state a check needs: its progress, with `what` as the observation.
+/// A pod that looks healthy yet lacks what is needed (e.g. an IP) counts as failed.
+fn not_ready(
+    pod: &Pod,
+    events: &[Event],
+    observed: &Observed,
+    want: String,
+    what: String,
+) -> Judged {
+    let (status, mut evidence) = pod_progress(pod, events, observed, want);
+    evidence.observed = what;
+    (
+        if status == Status::Passed {
+            Status::Failed
+        } else {
+            status
+        },
+        evidence,
+    )
+}
+
 fn running_and_ready(pod: &Pod) -> bool {
     let (ready, total) = pod::ready_count(pod);
     pod::phase(pod) == "Running"
@@ -433,14 +454,8 @@ fn pod_ip_in_cidr(
         Err(done) => return *done,
     };
     let Some(ip) = pod::ip(pod) else {
-        let (status, mut evidence) = pod_progress(pod, events, observed, want);
-        evidence.observed = format!("pod {name} has no IP yet: {}", pod::summary(pod));
-        let status = if status == Status::Passed {
-            Status::Failed
-        } else {
-            status
-        };
-        return (status, evidence);
+        let what = format!("pod {name} has no IP yet: {}", pod::summary(pod));
+        return not_ready(pod, events, observed, want, what);
     };
     let cidrs: Vec<String> = match cidr {
         Some(c) => vec![c.to_string()],
@@ -865,33 +880,21 @@ fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, E
         let is_target_of_connection = matches!(check, Check::PodToPod { .. }) && index == 0;
         if is_target_of_connection {
             if pod::ip(pod).is_none() {
-                let (status, mut evidence) = pod_progress(pod, events, observed, want);
-                evidence.observed =
-                    format!("target pod {name} has no IP yet: {}", pod::summary(pod));
-                return (
-                    if status == Status::Passed {
-                        Status::Failed
-                    } else {
-                        status
-                    },
-                    evidence,
-                );
+                let what = format!("target pod {name} has no IP yet: {}", pod::summary(pod));
+                return not_ready(pod, events, observed, want, what);
             }
             continue;
         }
         if pod::phase(pod) != "Running" {
-            let (status, mut evidence) = pod_progress(pod, events, observed, want);
-            evidence.observed = format!(
-                "nothing can run in pod {name} yet: it is {}",
-                pod::summary(pod)
-            );
-            return (
-                if status == Status::Passed {
-                    Status::Failed
-                } else {
-                    status
-                },
-                evidence,
+            return not_ready(
+                pod,
+                events,
+                observed,
+                want,
+                format!(
+                    "nothing can run in pod {name} yet: it is {}",
+                    pod::summary(pod)
+                ),
             );
         }
         if let Some(container) = container {
@@ -916,18 +919,15 @@ fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, E
                         .and_then(|st| st.running.as_ref())
                         .is_none() =>
                 {
-                    let (status, mut evidence) = pod_progress(pod, events, observed, want);
-                    evidence.observed = format!(
-                        "container {container} of pod {name} is not running: {}",
-                        pod::summary(pod)
-                    );
-                    return (
-                        if status == Status::Passed {
-                            Status::Failed
-                        } else {
-                            status
-                        },
-                        evidence,
+                    return not_ready(
+                        pod,
+                        events,
+                        observed,
+                        want,
+                        format!(
+                            "container {container} of pod {name} is not running: {}",
+                            pod::summary(pod)
+                        ),
                     );
                 }
                 _ => {}
