@@ -106,6 +106,10 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         args.addr,
         started.elapsed().as_millis()
     );
+    // Small responses and SSE events go out at once rather than waiting on Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, crate::web::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -323,6 +323,11 @@ impl FakeCluster {
         });
         let mut stop_serving = stop;
         let task = tokio::spawn(async move {
+            // Like a real kube-apiserver (Go sets TCP_NODELAY): without it, the small exec
+            // frames after the WebSocket upgrade wait ~40 ms for a delayed ACK.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
                     let _ = stop_serving.wait_for(|stopped| *stopped).await;
