@@ -46,6 +46,24 @@ macro_rules! attempt_columns {
     };
 }
 
+/// The learner's unfinished attempt at a task, on one connection (or inside a transaction).
+async fn open_attempt(
+    conn: &mut sqlx::SqliteConnection,
+    learner: &LearnerId,
+    task: &str,
+) -> Result<Option<PracticeAttempt>, StoreError> {
+    Ok(sqlx::query_as::<_, PracticeAttempt>(concat!(
+        "SELECT ",
+        attempt_columns!(),
+        " FROM practice_attempts \
+         WHERE learner_id = ? AND task_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(learner.as_str())
+    .bind(task)
+    .fetch_optional(conn)
+    .await?)
+}
+
 impl Store {
     /// The learner's unfinished attempt at a task, if any.
     pub async fn open_practice(
@@ -53,16 +71,7 @@ impl Store {
         learner: &LearnerId,
         task: &str,
     ) -> Result<Option<PracticeAttempt>, StoreError> {
-        Ok(sqlx::query_as::<_, PracticeAttempt>(concat!(
-            "SELECT ",
-            attempt_columns!(),
-            " FROM practice_attempts \
-             WHERE learner_id = ? AND task_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(learner.as_str())
-        .bind(task)
-        .fetch_optional(&self.pool)
-        .await?)
+        open_attempt(&mut *self.pool.acquire().await?, learner, task).await
     }
 
     /// Starts an attempt, unless one is already open (then that one is returned: two tabs,
@@ -77,16 +86,7 @@ impl Store {
     ) -> Result<PracticeAttempt, StoreError> {
         let mut tx = self.pool.begin().await?;
         super::learners::touch(&mut tx, learner).await?;
-        let open = sqlx::query_as::<_, PracticeAttempt>(concat!(
-            "SELECT ",
-            attempt_columns!(),
-            " FROM practice_attempts \
-             WHERE learner_id = ? AND task_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(learner.as_str())
-        .bind(task)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let open = open_attempt(&mut tx, learner, task).await?;
         if let Some(open) = open {
             tx.commit().await?;
             return Ok(open);
