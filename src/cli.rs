@@ -29,10 +29,11 @@ pub fn lint(args: &ContentArgs) -> ExitCode {
         Ok(catalogue) => {
             let sections: usize = catalogue.lessons.iter().map(|l| l.sections.len()).sum();
             println!(
-                "content OK: {} lesson(s), {} section(s), {} task(s)",
+                "content OK: {} lesson(s), {} section(s), {} task(s), {} exam(s)",
                 catalogue.lessons.len(),
                 sections,
-                catalogue.tasks.len()
+                catalogue.tasks.len(),
+                catalogue.exams.len()
             );
             ExitCode::SUCCESS
         }

@@ -33,14 +33,14 @@ pub fn load(files: &ContentFiles) -> Result<Catalogue, Problems> {
 /// A link to `/tasks/<id>` found in Markdown: (file, task id, line).
 type TaskLink = (String, String, usize);
 
-struct Loader<'a> {
-    files: &'a ContentFiles,
+pub(super) struct Loader<'a> {
+    pub(super) files: &'a ContentFiles,
     problems: Vec<Problem>,
     palette: Palette,
 }
 
 /// Whether `id` is lowercase ASCII words joined by single dashes.
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.split('-').all(|part| {
             !part.is_empty()
@@ -51,7 +51,7 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl<'a> Loader<'a> {
-    fn problem(&mut self, rel: &str, line: usize, message: impl Into<String>) {
+    pub(super) fn problem(&mut self, rel: &str, line: usize, message: impl Into<String>) {
         self.problems.push(Problem {
             file: self.files.display(rel),
             line,
@@ -75,7 +75,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn yaml<T: DeserializeOwned>(&mut self, rel: &str) -> Option<(T, &'a str)> {
+    pub(super) fn yaml<T: DeserializeOwned>(&mut self, rel: &str) -> Option<(T, &'a str)> {
         let source = self.text(rel)?;
         match serde_yaml_ng::from_str::<T>(source) {
             Ok(value) => Some((value, source)),
@@ -92,7 +92,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn check_id(&mut self, rel: &str, source: &str, key: &str, id: &str) {
+    pub(super) fn check_id(&mut self, rel: &str, source: &str, key: &str, id: &str) {
         if !valid_id(id) {
             self.problem(
                 rel,
@@ -223,8 +223,10 @@ impl<'a> Loader<'a> {
                     .collect(),
             })
             .collect();
+        let exams = self.exams(&lessons, &tasks);
         Some(Catalogue {
             exam: file.exam,
+            exams,
             curriculum: file.curriculum,
             domains,
             lessons,

@@ -1,5 +1,6 @@
 //! Content loaded once into a typed, validated catalogue; Markdown is rendered at load.
 
+mod exams;
 mod highlight;
 mod load;
 mod markdown;
@@ -30,6 +31,8 @@ pub struct Catalogue {
     pub lessons: Vec<Lesson>,
     /// Tasks by id.
     pub tasks: BTreeMap<String, Task>,
+    /// Practice exams in id order.
+    pub exams: Vec<Exam>,
     /// SHA-256 over every content file, so stored results can name the content they were judged against.
     pub digest: String,
     /// The stylesheet for the highlighting classes the content uses.
@@ -45,6 +48,18 @@ impl Catalogue {
     /// The task with this id.
     pub fn task(&self, id: &str) -> Option<&Task> {
         self.tasks.get(id)
+    }
+
+    /// The exam with this id.
+    pub fn exam(&self, id: &str) -> Option<&Exam> {
+        self.exams.iter().find(|exam| exam.id == id)
+    }
+
+    /// The exams a lesson links to.
+    pub fn lesson_exams<'a>(&'a self, lesson: &'a str) -> impl Iterator<Item = &'a Exam> {
+        self.exams
+            .iter()
+            .filter(move |exam| exam.lesson.as_deref() == Some(lesson))
     }
 
     /// The lesson's tasks in the lesson's order.
@@ -193,4 +208,25 @@ pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
         }
     }
     out
+}
+
+/// A practice exam: tasks on named contexts, a time limit and a pass mark.
+#[derive(Debug, Clone)]
+pub struct Exam {
+    /// Stable id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// One paragraph.
+    pub summary: String,
+    /// The lesson that links to it.
+    pub lesson: Option<String>,
+    /// Total time in minutes.
+    pub minutes: u32,
+    /// Percent of the points needed to pass.
+    pub pass_mark: u32,
+    /// Contexts, in declaration order.
+    pub contexts: Vec<model::ExamContextFile>,
+    /// Tasks in exam order, with their contexts.
+    pub tasks: Vec<model::ExamTaskFile>,
 }

@@ -310,3 +310,51 @@ pub enum Fault {
     /// Remove the CNI DaemonSet and its node-side state.
     RemoveCni,
 }
+
+/// `exams/<id>.yaml`: a timed set of tasks, each on a named cluster context.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamFile {
+    /// Must equal the file name.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// One paragraph for the start page and the catalogue.
+    pub summary: String,
+    /// The lesson whose page links to the exam, if any.
+    pub lesson: Option<String>,
+    /// Total time in minutes.
+    pub minutes: u32,
+    /// Percent of the points needed to pass.
+    #[serde(default = "default_pass_mark")]
+    pub pass_mark: u32,
+    /// The cluster contexts the tasks run on.
+    pub contexts: Vec<ExamContextFile>,
+    /// Tasks in exam order.
+    pub tasks: Vec<ExamTaskFile>,
+}
+
+/// The CKA's pass mark.
+fn default_pass_mark() -> u32 {
+    66
+}
+
+/// A cluster context an exam uses, named as in the kubeconfig (e.g. `kind-kubelab`).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExamContextFile {
+    /// The kubeconfig context name used by default.
+    pub name: String,
+    /// What cluster this must be and how to create it, Markdown-free.
+    pub description: String,
+}
+
+/// One exam task and the context it runs on.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExamTaskFile {
+    /// Task id.
+    pub task: String,
+    /// One of the exam's `contexts` names.
+    pub context: String,
+}

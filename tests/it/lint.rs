@@ -324,7 +324,7 @@ fn the_lint_command_prints_problems_and_exits_1() {
     );
     assert!(
         String::from_utf8_lossy(&ok.stdout)
-            .contains("content OK: 1 lesson(s), 11 section(s), 5 task(s)")
+            .contains("content OK: 1 lesson(s), 11 section(s), 5 task(s), 2 exam(s)")
     );
 }
 
@@ -353,5 +353,116 @@ fn serve_refuses_invalid_content() {
     assert!(
         stderr.contains("will not start on invalid content"),
         "{stderr}"
+    );
+}
+
+/// Problems of the real content with `exams/pod-connectivity.yaml` replaced by `text`.
+fn exam_problems(text: &str) -> Vec<String> {
+    let mut files = ContentFiles::embedded();
+    files.files.insert(
+        "exams/pod-connectivity.yaml".to_string(),
+        text.as_bytes().to_vec(),
+    );
+    match content::load(&files) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn real_exam() -> String {
+    String::from_utf8(
+        ContentFiles::embedded()
+            .get("exams/pod-connectivity.yaml")
+            .expect("the exam ships")
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_shipped_exams_load() {
+    let catalogue = content::load(&ContentFiles::embedded()).unwrap();
+    let exam = catalogue
+        .exam("pod-connectivity")
+        .expect("the lesson's exam");
+    assert!(exam.minutes < 25, "the seed's practice target");
+    assert_eq!(exam.pass_mark, 66);
+    assert_eq!(exam.tasks.len(), 4);
+    let single = catalogue.exam("pod-connectivity-one-cluster").unwrap();
+    assert_eq!(single.contexts.len(), 1, "runs on the lesson cluster alone");
+    assert_eq!(catalogue.lesson_exams("pod-connectivity").count(), 2);
+}
+
+#[test]
+fn an_exam_whose_tasks_conflict_on_one_context_is_refused() {
+    let one_cluster = real_exam()
+        .replace("context: kind-kubelab-bare", "context: kind-kubelab")
+        .replace("context: kind-kubelab-repair", "context: kind-kubelab");
+    let problems = exam_problems(&one_cluster);
+    assert!(
+        problems.iter().any(|p| p.contains(
+            "tasks `install-flannel` and `fix-missing-cni` both claim the CNI on context `kind-kubelab`"
+        )),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains(
+            "tasks `deploy-two-pods` and `install-flannel` both claim Pod test/pod1 on context `kind-kubelab`"
+        )),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("context `kind-kubelab-bare` is declared but no task uses it")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.starts_with("content/exams/pod-connectivity.yaml:")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn exam_mistakes_are_named_with_their_line() {
+    let broken = real_exam()
+        .replace("task: fix-port-conflict", "task: fix-port-conflcit")
+        .replace("pass_mark: 66", "pass_mark: 166")
+        .replace(
+            "  - task: install-flannel\n    context: kind-kubelab-bare",
+            "  - task: install-flannel\n    context: kind-nowhere",
+        );
+    let problems = exam_problems(&broken);
+    let find = |needle: &str| {
+        problems
+            .iter()
+            .find(|p| p.contains(needle))
+            .unwrap_or_else(|| panic!("no problem with {needle:?} in {problems:#?}"))
+            .clone()
+    };
+    let line = |needle: &str| {
+        broken
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .unwrap()
+    };
+    assert!(
+        find("task `fix-port-conflcit` does not exist")
+            .contains(&format!(":{}:", line("fix-port-conflcit")))
+    );
+    assert!(
+        find("the pass mark is a percentage from 1 to 100, not 166")
+            .contains(&format!(":{}:", line("pass_mark")))
+    );
+    assert!(find("which is not declared under `contexts`").contains("kind-nowhere"));
+    let unknown = exam_problems(&real_exam().replace("pass_mark: 66", "passmark: 66"));
+    assert!(
+        unknown
+            .iter()
+            .any(|p| p.contains("unknown field `passmark`")),
+        "{unknown:#?}"
     );
 }
