@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod error;
+pub mod exam;
 pub mod kind;
 pub mod progress;
 pub mod setup;
