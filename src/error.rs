@@ -20,6 +20,9 @@ pub enum AppError {
     /// The request was malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The request conflicts with the state of what it acts on (e.g. an exam that has ended).
+    #[error("{0}")]
+    Conflict(String),
     /// The request body is over the limit.
     #[error("the request body is too large")]
     TooLarge,
@@ -57,6 +60,7 @@ impl AppError {
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             AppError::CrossSite(_) => StatusCode::FORBIDDEN,

@@ -9,6 +9,7 @@ pub mod content;
 pub mod error;
 pub mod exam;
 pub mod kind;
+pub mod proctor;
 pub mod progress;
 pub mod setup;
 pub mod state;

@@ -57,6 +57,19 @@ impl AppState {
     }
 }
 
+impl App {
+    /// The context a learner's work runs on: their choice while still allowed, else the default.
+    pub fn learner_context(
+        &self,
+        me: &crate::store::LearnerSnapshot,
+    ) -> Result<String, crate::cluster::ClusterError> {
+        match &me.context {
+            Some(context) if self.clusters.allows(context) => Ok(context.clone()),
+            _ => self.clusters.default_context(),
+        }
+    }
+}
+
 /// The host names a request's `Host` header may carry, compared without the port.
 #[derive(Debug, Clone)]
 pub struct AllowedHosts(HashSet<String>);

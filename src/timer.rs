@@ -39,6 +39,11 @@ impl Timer {
     }
 }
 
+/// Seconds since the epoch, from the server's clock (the only authority on time).
+pub fn now() -> i64 {
+    k8s_openapi::jiff::Timestamp::now().as_second()
+}
+
 /// `mm:ss` for a duration in seconds, with a leading `-` when negative (overtime).
 pub fn clock(seconds: i64) -> String {
     let sign = if seconds < 0 { "-" } else { "" };

@@ -1,6 +1,7 @@
 //! SQLite through sqlx: the one place with SQL. Writes commit before they return.
 
 mod checks;
+mod exams;
 mod learners;
 mod practice;
 mod progress;
@@ -14,6 +15,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use checks::CheckRun;
+pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask};
 pub use learners::{Learner, LearnerId};
 pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};

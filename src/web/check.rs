@@ -14,10 +14,7 @@ use crate::web::identity::CurrentLearner;
 
 /// The context a learner's checks use: their choice while still allowed, else the default.
 pub fn context_for(state: &AppState, me: &LearnerSnapshot) -> Result<String, ClusterError> {
-    match &me.context {
-        Some(context) if state.clusters.allows(context) => Ok(context.clone()),
-        _ => state.clusters.default_context(),
-    }
+    state.learner_context(me)
 }
 
 /// Finds a task or answers 404.

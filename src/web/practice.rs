@@ -16,10 +16,7 @@ use crate::timer::Timer;
 use crate::web::check::{context_for, find_task, run_stored};
 use crate::web::identity::CurrentLearner;
 
-/// Seconds since the epoch, from the server's clock (the only authority on time).
-pub fn now() -> i64 {
-    k8s_openapi::jiff::Timestamp::now().as_second()
-}
+use crate::timer::now;
 
 async fn start(state: &AppState, learner: &LearnerId, task: &Task) -> AppResult<PracticeAttempt> {
     if let Some(open) = state.store.open_practice(learner, &task.id).await? {

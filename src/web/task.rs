@@ -181,7 +181,7 @@ pub async fn show(
         .await?
         .map(|run| VerdictView::of(run, &catalogue.digest));
     let suitable = suitability(task.requires.cni, chrome.cluster.as_ref());
-    let now = crate::web::practice::now();
+    let now = crate::timer::now();
     let attempts = state.store.practice_history(&learner, &task.id).await?;
     let practice = PracticeView::of(&attempts, now);
     Ok(Page(TaskPage {
