@@ -94,6 +94,8 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         AllowedHosts::loopback_and(hosts),
         clusters,
     );
+    // Exams keep their deadlines across restarts: resume, reschedule or grade late.
+    crate::proctor::recover(&state).await;
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(err) => {

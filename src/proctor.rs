@@ -148,11 +148,7 @@ async fn run_setup(
 }
 
 /// Re-runs a failed task setup while the exam runs.
-pub async fn retry_setup(
-    state: &AppState,
-    attempt: &ExamAttempt,
-    task: &str,
-) -> AppResult<bool> {
+pub async fn retry_setup(state: &AppState, attempt: &ExamAttempt, task: &str) -> AppResult<bool> {
     Phase::at(attempt.status, attempt.timer, now())
         .accepts_work()
         .map_err(|refused| AppError::Conflict(format!("Cannot set up `{task}`: {refused}.")))?;
@@ -263,11 +259,9 @@ fn totals(graded: &[GradedTask], pass_mark: u32) -> Grade {
 async fn judge(state: &AppState, tasks: &[TaskSnapshot]) -> Vec<Verdict> {
     let checks = tasks.iter().map(|snapshot| async move {
         match state.catalogue.task(&snapshot.task) {
-            None => evaluate::unreachable(
-                &snapshot.task,
-                &[],
-                "this task is no longer in the content",
-            ),
+            None => {
+                evaluate::unreachable(&snapshot.task, &[], "this task is no longer in the content")
+            }
             Some(task) => {
                 let conn = state.clusters.connect(&snapshot.context).await;
                 crate::checking::check(conn, task).await

@@ -39,11 +39,9 @@ pub fn total(tasks: &[TaskRecord], pass_mark: u32) -> ExamScore {
     let score: u32 = tasks.iter().map(|t| t.score.min(t.max)).sum();
     let max: u32 = tasks.iter().map(|t| t.max).sum();
     let (score64, max64) = (u64::from(score), u64::from(max));
-    let percent_tenths = if max == 0 {
-        0
-    } else {
-        u32::try_from(score64 * 1_000 / max64).unwrap_or(1_000)
-    };
+    let percent_tenths = (score64 * 1_000)
+        .checked_div(max64)
+        .map_or(0, |p| u32::try_from(p).unwrap_or(1_000));
     ExamScore {
         score,
         max,
@@ -77,11 +75,9 @@ pub fn weakest(attempts: &[Vec<TaskRecord>]) -> Vec<TaskTrend> {
         .map(|(task, (score, max, attempts))| TaskTrend {
             task: task.to_string(),
             attempts,
-            percent: if max == 0 {
-                0
-            } else {
-                u32::try_from(score * 100 / max).unwrap_or(100)
-            },
+            percent: (score * 100)
+                .checked_div(max)
+                .map_or(0, |p| u32::try_from(p).unwrap_or(100)),
         })
         .collect();
     trends.sort_by(|a, b| a.percent.cmp(&b.percent).then_with(|| a.task.cmp(&b.task)));

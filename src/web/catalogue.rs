@@ -51,6 +51,8 @@ pub struct CataloguePage {
     exam: String,
     curriculum: String,
     domains: Vec<DomainCard>,
+    /// Practice exams: (id, title, minutes, tasks).
+    exams: Vec<(String, String, u32, usize)>,
 }
 
 /// `GET /`.
@@ -99,6 +101,11 @@ pub async fn show(
         exam: catalogue.exam.clone(),
         curriculum: catalogue.curriculum.clone(),
         domains,
+        exams: catalogue
+            .exams
+            .iter()
+            .map(|e| (e.id.clone(), e.title.clone(), e.minutes, e.tasks.len()))
+            .collect(),
     }))
 }
 

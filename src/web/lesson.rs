@@ -55,6 +55,8 @@ pub struct LessonPage<'a> {
     tasks: Vec<TaskCard<'a>>,
     done_count: usize,
     total_minutes: u32,
+    /// Practice exams for this lesson.
+    exams: Vec<&'a crate::content::Exam>,
 }
 
 /// Finds a lesson or answers 404.
@@ -108,6 +110,7 @@ pub async fn show(
         tasks,
         done_count: progress.sections_done(),
         total_minutes,
+        exams: state.catalogue.lesson_exams(&lesson.id).collect(),
     })
     .into_response())
 }

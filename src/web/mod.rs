@@ -4,6 +4,8 @@ mod api;
 mod catalogue;
 mod check;
 mod cluster;
+mod exam_api;
+mod exams;
 mod files;
 mod health;
 pub mod identity;
@@ -66,6 +68,36 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/tasks/{task}/setup", post(setup::api_setup))
         .route("/api/v1/tasks/{task}/reset", post(setup::api_reset))
         .route("/api/v1/tasks/{task}/check", post(check::api))
+        .route("/exams/{exam}", get(exams::start_page))
+        .route("/exams/{exam}/start", post(exams::start_form))
+        .route("/exams/attempts/{id}", get(exams::view))
+        .route("/exams/attempts/{id}/report", get(exams::report))
+        .route("/exams/attempts/{id}/submit", post(exams::submit_form))
+        .route("/exams/attempts/{id}/regrade", post(exams::regrade_form))
+        .route(
+            "/exams/attempts/{id}/tasks/{task}/flag",
+            post(exams::flag_form),
+        )
+        .route(
+            "/exams/attempts/{id}/tasks/{task}/setup",
+            post(exams::setup_form),
+        )
+        .route("/api/v1/exams/{exam}/attempts", post(exam_api::start))
+        .route("/api/v1/exam-attempts/{id}", get(exam_api::get))
+        .route("/api/v1/exam-attempts/{id}/submit", post(exam_api::submit))
+        .route(
+            "/api/v1/exam-attempts/{id}/regrade",
+            post(exam_api::regrade),
+        )
+        .route("/api/v1/exam-attempts/{id}/report", get(exam_api::report))
+        .route(
+            "/api/v1/exam-attempts/{id}/tasks/{task}/flag",
+            axum::routing::put(exam_api::put_flag),
+        )
+        .route(
+            "/api/v1/exam-attempts/{id}/tasks/{task}/setup",
+            post(exam_api::retry_setup),
+        )
         .route("/me", get(learner::show))
         .route("/cluster", get(cluster::show))
         .route("/cluster/context", post(cluster::set_context))

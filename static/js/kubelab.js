@@ -174,7 +174,7 @@
 
   // Countdowns: the deadline comes from the server; only the offset to this machine's clock
   // is local, so reloads and other tabs show the same time, and overtime keeps counting.
-  document.querySelectorAll(".timer[data-deadline]").forEach(function (timer) {
+  document.querySelectorAll(".timer[data-deadline]:not(.exam-timer)").forEach(function (timer) {
     var deadline = Number(timer.getAttribute("data-deadline"));
     var offset = Number(timer.getAttribute("data-now")) - Math.floor(Date.now() / 1000);
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -206,6 +206,68 @@
         }
       })
       .catch(function () { /* the next page view shows the cached status */ });
+  }
+
+  // Exam view: the server's clock decides. The page counts down from the server's deadline,
+  // re-syncs with the API, shows the five-minute notice, and goes to the report when time is
+  // up or another tab submitted. While preparing it shows each task's setup as it happens.
+  var exam = document.querySelector(".exam[data-attempt]");
+  if (exam) {
+    var attempt = exam.getAttribute("data-attempt");
+    var preparing = exam.getAttribute("data-status") === "preparing";
+    var examTimer = exam.querySelector(".exam-timer");
+    var notice = exam.querySelector(".exam-notice");
+    var examDeadline = examTimer ? Number(examTimer.getAttribute("data-deadline")) : 0;
+    var examOffset = examTimer ? Number(examTimer.getAttribute("data-now")) - Math.floor(Date.now() / 1000) : 0;
+    var ended = false;
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var sync = function () {
+      fetch("/api/v1/exam-attempts/" + attempt, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (b) {
+          if (!b) { return; }
+          if (b.status === "graded" && b.report_url) { window.location.assign(b.report_url); return; }
+          if (preparing) {
+            if (b.status === "running") { window.location.reload(); return; }
+            b.tasks.forEach(function (t) {
+              var li = exam.querySelector('.exam-setup li[data-task="' + t.task + '"]');
+              if (!li) { return; }
+              li.className = "setup-" + t.setup;
+              li.querySelector(".setup-state").textContent = t.setup;
+            });
+            return;
+          }
+          if (b.deadline_at && b.remaining_seconds !== null) {
+            examDeadline = b.deadline_at;
+            examOffset = (b.deadline_at - b.remaining_seconds) - Math.floor(Date.now() / 1000);
+          }
+        })
+        .catch(function () { /* the next sync tries again */ });
+    };
+    if (examTimer) {
+      var tickExam = function () {
+        var left = examDeadline - (Math.floor(Date.now() / 1000) + examOffset);
+        var shown = Math.max(left, 0);
+        examTimer.textContent = two(Math.floor(shown / 60)) + ":" + two(shown % 60);
+        if (notice) { notice.hidden = left > 300; }
+        if (left < 0 && !ended) {
+          ended = true;
+          examTimer.textContent = "00:00";
+          // The server grades at the deadline; asking makes sure it has, then shows the report.
+          sync();
+          setInterval(sync, 2000);
+        }
+      };
+      tickExam();
+      setInterval(tickExam, 1000);
+    }
+    setInterval(sync, preparing ? 1000 : 15000);
+  }
+
+  var print = document.querySelector(".print-button");
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
   }
 
   // Theme toggle: auto -> light -> dark -> auto, remembered in localStorage.
