@@ -1,0 +1,602 @@
+//! Practice exams through the router against the fake API server: the attempt life cycle,
+//! ownership, refusals after the deadline, grading errors with re-grading, and restarts.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use fake_apiserver::Fault;
+use kubelab::exam::{self, ExamSnapshot};
+use kubelab::store::{LearnerId, Store};
+use kubelab::timer::{Timer, now};
+use serde_json::Value;
+
+use crate::fake::*;
+use crate::support::{Reply, TestApp, request};
+
+const EXAM: &str = "pod-connectivity-one-cluster";
+
+async fn post_json(app: &TestApp, path: &str, cookie: &str, body: &str) -> Reply {
+    send_json(app, Method::POST, path, cookie, body).await
+}
+
+async fn send_json(app: &TestApp, method: Method, path: &str, cookie: &str, body: &str) -> Reply {
+    app.send(
+        request(method, path)
+            .header("cookie", cookie)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+/// Polls the attempt until it has left `preparing`.
+pub async fn wait_running(app: &TestApp, cookie: &str, id: &Value) -> Value {
+    for _ in 0..100 {
+        let body = app
+            .call(Method::GET, &format!("/api/v1/exam-attempts/{id}"), cookie)
+            .await
+            .json();
+        if body["status"] != "preparing" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attempt {id} stayed in preparing");
+}
+
+async fn wait_graded(app: &TestApp, cookie: &str, id: i64) -> Value {
+    for _ in 0..200 {
+        let reply = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/exam-attempts/{id}/report"),
+                cookie,
+            )
+            .await;
+        if reply.status == StatusCode::OK {
+            return reply.json();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("attempt {id} was never graded");
+}
+
+fn task<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == id)
+        .unwrap_or_else(|| panic!("no task {id} in {report:#}"))
+}
+
+/// The deploy-two-pods task, solved on the fake.
+pub fn solve_deploy_two_pods(fake: &fake_apiserver::FakeCluster) {
+    namespace_test(fake);
+    running_nginx(fake, "pod1", "10.244.1.2");
+    running_nginx(fake, "pod2", "10.244.1.3");
+    pod1_reaches_pod2(fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sit_the_one_cluster_exam_through_the_api() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    flannel(&env.fake, 2);
+    let app = &env.app;
+    let cookie = app.learner().await;
+
+    let started = post_json(
+        app,
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        &cookie,
+        "{}",
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let started = started.json();
+    assert!(
+        ["preparing", "running"].contains(&started["status"].as_str().unwrap()),
+        "{started:#}"
+    );
+    let id = started["id"].clone();
+    let running = wait_running(app, &cookie, &id).await;
+    assert_eq!(running["status"], "running", "{running:#}");
+    let remaining = running["remaining_seconds"].as_i64().unwrap();
+    assert!((715..=720).contains(&remaining), "12 minutes: {remaining}");
+    for t in running["tasks"].as_array().unwrap() {
+        assert_eq!(t["setup"], "ok", "{t:#}");
+        assert_eq!(t["context"], "kind-kubelab");
+    }
+    assert!(
+        env.fake
+            .get("v1", "Pod", Some("test"), "multi-container")
+            .is_some(),
+        "the port-conflict setup put the broken Pod on the cluster"
+    );
+
+    // Starting again joins the running attempt; a second tab sees the same clock.
+    let again = post_json(
+        app,
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        &cookie,
+        "{}",
+    )
+    .await;
+    assert_eq!(again.json()["id"], id);
+    let tab = app
+        .call(Method::GET, &format!("/api/v1/exam-attempts/{id}"), &cookie)
+        .await
+        .json();
+    assert_eq!(tab["deadline_at"], running["deadline_at"]);
+
+    // The exam view: the statement without hints or solutions, and the server's deadline.
+    let view = app
+        .get(
+            &format!("/exams/attempts/{id}?task=deploy-two-pods"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert!(
+        view.body
+            .contains(&format!("data-deadline=\"{}\"", running["deadline_at"]))
+    );
+    assert!(
+        view.body
+            .contains("kubectl config use-context kind-kubelab")
+    );
+    assert!(!view.body.contains("Hint 1"), "no hints during an exam");
+    assert!(
+        !view.body.contains("Show the solution"),
+        "no solutions during an exam"
+    );
+    assert!(
+        !view.body.contains("Check my work"),
+        "no checks during an exam"
+    );
+
+    let flagged = send_json(
+        app,
+        Method::PUT,
+        &format!("/api/v1/exam-attempts/{id}/tasks/fix-port-conflict/flag"),
+        &cookie,
+        r#"{"flagged": true}"#,
+    )
+    .await;
+    assert_eq!(flagged.status, StatusCode::OK, "{}", flagged.body);
+    let state = app
+        .call(Method::GET, &format!("/api/v1/exam-attempts/{id}"), &cookie)
+        .await
+        .json();
+    assert_eq!(state["tasks"][1]["flagged"], true);
+
+    // Nobody else sees the attempt.
+    let other = app.learner().await;
+    for path in [
+        format!("/api/v1/exam-attempts/{id}"),
+        format!("/api/v1/exam-attempts/{id}/report"),
+        format!("/exams/attempts/{id}"),
+        format!("/exams/attempts/{id}/report"),
+    ] {
+        assert_eq!(
+            app.call(Method::GET, &path, &other).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &other
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let early = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/exam-attempts/{id}/report"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        early.status,
+        StatusCode::CONFLICT,
+        "no report before grading"
+    );
+
+    solve_deploy_two_pods(&env.fake);
+    let submitted = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    assert_eq!(
+        submitted.json()["status"],
+        "graded",
+        "submit returns once graded"
+    );
+
+    let report = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/exam-attempts/{id}/report"),
+            &cookie,
+        )
+        .await
+        .json();
+    let deploy = task(&report, "deploy-two-pods");
+    assert_eq!(
+        (deploy["score"].as_u64(), deploy["max_score"].as_u64()),
+        (Some(11), Some(11))
+    );
+    let ports = task(&report, "fix-port-conflict");
+    let ports_score = ports["score"].as_u64().unwrap();
+    let ports_max = ports["max_score"].as_u64().unwrap();
+    assert!(ports_score < ports_max, "{ports:#}");
+    assert_eq!(ports["flagged"], true);
+    for c in ports["criteria"].as_array().unwrap() {
+        for key in ["id", "description", "points", "status", "evidence"] {
+            assert!(!c[key].is_null(), "criterion without {key}: {c:#}");
+        }
+    }
+    assert_eq!(report["score"].as_u64().unwrap(), 11 + ports_score);
+    assert_eq!(report["max_score"].as_u64().unwrap(), 11 + ports_max);
+    let passed = (11 + ports_score) * 100 >= 66 * (11 + ports_max);
+    assert_eq!(report["passed"], passed);
+    assert_eq!(report["graded_late"], false);
+    assert!(report["submitted_at"].is_i64());
+
+    // After grading, nothing more is accepted.
+    let late_flag = send_json(
+        app,
+        Method::PUT,
+        &format!("/api/v1/exam-attempts/{id}/tasks/deploy-two-pods/flag"),
+        &cookie,
+        r#"{"flagged": true}"#,
+    )
+    .await;
+    assert_eq!(late_flag.status, StatusCode::CONFLICT);
+
+    let page = app
+        .get(&format!("/exams/attempts/{id}/report"), Some(&cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            "{} / {} points",
+            report["score"], report["max_score"]
+        )),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Solutions"));
+    let start = app.get(&format!("/exams/{EXAM}"), Some(&cookie)).await.body;
+    assert!(start.contains("Weakest tasks"), "{start}");
+    assert!(start.contains(&format!("/exams/attempts/{id}/report")));
+}
+
+#[tokio::test]
+async fn the_full_exam_needs_separate_clusters_and_says_so() {
+    let env = env().await;
+    let cookie = env.app.learner().await;
+    let reply = post_json(
+        &env.app,
+        "/api/v1/exams/pod-connectivity/attempts",
+        &cookie,
+        "{}",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("both claim the CNI on context `kind-kubelab`"),
+        "{message}"
+    );
+    let unknown = post_json(
+        &env.app,
+        "/api/v1/exams/pod-connectivity-one-cluster/attempts",
+        &cookie,
+        r#"{"contexts": {"kind-kubelab": "prod"}}"#,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::CONFLICT);
+    assert!(unknown.body.contains("not available on this server"));
+    let bad = post_json(&env.app, "/api/v1/exams/nope/attempts", &cookie, "{}").await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    let typo = post_json(
+        &env.app,
+        "/api/v1/exams/pod-connectivity-one-cluster/attempts",
+        &cookie,
+        r#"{"context": {}}"#,
+    )
+    .await;
+    assert_eq!(typo.status, StatusCode::BAD_REQUEST, "{}", typo.body);
+    let page = env.app.get("/exams/pod-connectivity", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("kind-kubelab-bare"));
+    assert!(page.body.contains("Start the exam"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_setup_does_not_block_the_exam_and_can_be_retried() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    // Server-side apply of the port-conflict Pod fails; everything else works.
+    env.fake.inject(Fault::Status {
+        path_contains: "/pods/multi-container".to_string(),
+        method: Some("PATCH".to_string()),
+        status: 500,
+        times: None,
+    });
+    let cookie = env.app.learner().await;
+    let started = post_json(
+        &env.app,
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        &cookie,
+        "{}",
+    )
+    .await
+    .json();
+    let id = started["id"].clone();
+    let running = wait_running(&env.app, &cookie, &id).await;
+    assert_eq!(running["status"], "running");
+    assert_eq!(running["tasks"][0]["setup"], "ok");
+    assert_eq!(running["tasks"][1]["setup"], "failed", "{running:#}");
+    let view = env
+        .app
+        .get(
+            &format!("/exams/attempts/{id}?task=fix-port-conflict"),
+            Some(&cookie),
+        )
+        .await
+        .body;
+    assert!(view.contains("Setting up this task failed"), "{view}");
+    assert!(view.contains("Retry the setup"));
+
+    env.fake.clear_faults();
+    let retried = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/tasks/fix-port-conflict/setup"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    assert_eq!(retried.json()["tasks"][1]["setup"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let cookie = env.app.learner().await;
+    let id = post_json(
+        &env.app,
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        &cookie,
+        "{}",
+    )
+    .await
+    .json()["id"]
+        .clone();
+    wait_running(&env.app, &cookie, &id).await;
+    solve_deploy_two_pods(&env.fake);
+    env.fake.inject(Fault::status("/", 503));
+    let graded = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(graded.status, StatusCode::OK, "{}", graded.body);
+    let report = wait_graded(&env.app, &cookie, id.as_i64().unwrap()).await;
+    let deploy = task(&report, "deploy-two-pods");
+    for c in deploy["criteria"].as_array().unwrap() {
+        assert_eq!(c["status"], "error", "{c:#}");
+        assert!(!c["evidence"]["reasons"].as_array().unwrap().is_empty());
+    }
+    let page = env
+        .app
+        .get(&format!("/exams/attempts/{id}/report"), Some(&cookie))
+        .await
+        .body;
+    assert!(page.contains("could not be judged"), "{page}");
+    assert!(page.contains("Re-grade"));
+
+    env.fake.clear_faults();
+    let regraded = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/regrade"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(regraded.status, StatusCode::OK, "{}", regraded.body);
+    let regraded = regraded.json();
+    assert_eq!(
+        task(&regraded, "deploy-two-pods")["score"],
+        11,
+        "{regraded:#}"
+    );
+    assert!(regraded["regraded_at"].is_i64());
+}
+
+/// An attempt written as a server killed mid-exam leaves it: running, with this timer.
+async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
+    let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
+    let catalogue = &app.state.catalogue;
+    let exam = catalogue.exam(EXAM).unwrap();
+    let placements = exam::plan(
+        exam,
+        |id| catalogue.task(id),
+        &BTreeMap::new(),
+        &["kind-kubelab".to_string()],
+        None,
+    )
+    .unwrap();
+    let snapshot = ExamSnapshot::freeze(catalogue, exam, &placements);
+    let (id, _) = app
+        .state
+        .store
+        .create_exam_attempt(&learner, &snapshot, &catalogue.digest, timer.started_at)
+        .await
+        .unwrap();
+    assert!(app.state.store.start_exam_clock(id, timer).await.unwrap());
+    id
+}
+
+/// The app again on the same database, recovered as `kubelab serve` does at start.
+async fn restart(env: Env) -> (Env, TestApp) {
+    let Env {
+        fake,
+        server,
+        kubeconfig,
+        app,
+    } = env;
+    let dir = app.dir;
+    let clusters = kubelab::cluster::Clusters::new(
+        kubelab::cluster::KubeconfigSource::file(kubeconfig.clone()),
+        None,
+        kubelab::cluster::AllowedContexts::All,
+    );
+    let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
+    let catalogue = kubelab::content::load(&kubelab::content::ContentFiles::embedded()).unwrap();
+    let state = kubelab::AppState::new(
+        catalogue,
+        store,
+        kubelab::AllowedHosts::loopback_and(Vec::new()),
+        clusters,
+    );
+    kubelab::proctor::recover(&state).await;
+    let again = TestApp {
+        router: kubelab::app(state.clone()),
+        state,
+        dir,
+    };
+    let placeholder = crate::support::test_app().await;
+    (
+        Env {
+            fake,
+            server,
+            kubeconfig,
+            app: placeholder,
+        },
+        again,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_clock_and_grades_what_expired_late() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let cookie = env.app.learner().await;
+    let t = now();
+    // One attempt still running, one whose deadline passed while the server was down.
+    let live = running_attempt(&env.app, &cookie, Timer::start(t - 60, 12)).await;
+    let other = env.app.learner().await;
+    let expired = running_attempt(&env.app, &other, Timer::start(t - 15 * 60, 12)).await;
+    solve_deploy_two_pods(&env.fake);
+
+    let (_env, app) = restart(env).await;
+    let state = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/exam-attempts/{live}"),
+            &cookie,
+        )
+        .await
+        .json();
+    assert_eq!(state["status"], "running");
+    assert_eq!(state["deadline_at"], t - 60 + 12 * 60, "the same deadline");
+    let remaining = state["remaining_seconds"].as_i64().unwrap();
+    assert!((655..=660).contains(&remaining), "{remaining}");
+
+    let report = wait_graded(&app, &other, expired).await;
+    assert_eq!(report["graded_late"], true, "{report:#}");
+    assert!(
+        report["late_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the server was not running at the deadline"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["ended_at"],
+        t - 15 * 60 + 12 * 60,
+        "work ended at the deadline"
+    );
+    assert_eq!(task(&report, "deploy-two-pods")["score"], 11);
+    let page = app
+        .get(&format!("/exams/attempts/{expired}/report"), Some(&other))
+        .await
+        .body;
+    assert!(page.contains("graded late"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_deadline_the_client_cannot_act() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let cookie = env.app.learner().await;
+    let t = now();
+    let id = running_attempt(&env.app, &cookie, Timer::start(t - 13 * 60, 12)).await;
+    // No scheduler runs for this attempt: only the server's clock says it is over.
+    let flag = send_json(
+        &env.app,
+        Method::PUT,
+        &format!("/api/v1/exam-attempts/{id}/tasks/deploy-two-pods/flag"),
+        &cookie,
+        r#"{"flagged": true}"#,
+    )
+    .await;
+    assert_eq!(flag.status, StatusCode::CONFLICT, "{}", flag.body);
+    assert!(flag.body.contains("the exam has ended"));
+    let setup = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/tasks/deploy-two-pods/setup"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(setup.status, StatusCode::CONFLICT);
+    // A late submit is graded as of the deadline, not as an early submission.
+    let submit = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(submit.status, StatusCode::OK, "{}", submit.body);
+    let report = wait_graded(&env.app, &cookie, id).await;
+    assert!(report["submitted_at"].is_null(), "{report:#}");
+    assert_eq!(report["ended_at"], t - 13 * 60 + 12 * 60);
+    let view = env
+        .app
+        .get(&format!("/exams/attempts/{id}"), Some(&cookie))
+        .await;
+    assert_eq!(view.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        view.headers["location"],
+        format!("/exams/attempts/{id}/report")
+    );
+}
