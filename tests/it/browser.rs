@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::support::test_app;
 
 /// A running ChromeDriver, killed on drop.
-struct Driver {
+pub struct Driver {
     child: Child,
     port: u16,
     _profile: tempfile::TempDir,
@@ -44,7 +44,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_driver() -> Option<Driver> {
+pub fn start_driver() -> Option<Driver> {
     let driver = find("KUBELAB_CHROMEDRIVER", &["chromedriver"]);
     let chromium = find(
         "KUBELAB_CHROMIUM",
@@ -82,7 +82,7 @@ fn start_driver() -> Option<Driver> {
     })
 }
 
-async fn browser(driver: &Driver) -> Client {
+pub async fn browser(driver: &Driver) -> Client {
     // fantoccini's rustls and kube's both compile in; pick one provider for the process.
     kubelab::cluster::install_crypto_provider();
     let mut caps = serde_json::Map::new();
@@ -113,18 +113,23 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn save(client: &Client, name: &str) {
+pub async fn save(client: &Client, name: &str) {
     let png = client.screenshot().await.unwrap();
     std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn eval(client: &Client, script: &str) -> Value {
+pub async fn eval(client: &Client, script: &str) -> Value {
     client.execute(script, Vec::new()).await.unwrap()
 }
 
 /// Polls a JS expression until it is truthy; fails after five seconds.
-async fn wait_for(client: &Client, expression: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+pub async fn wait_for(client: &Client, expression: &str) {
+    wait_for_secs(client, expression, 5).await;
+}
+
+/// Polls a JS expression until it is truthy; fails after `secs` seconds.
+pub async fn wait_for_secs(client: &Client, expression: &str, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let value = eval(client, &format!("return !!({expression});")).await;
         if value == json!(true) {

@@ -22,13 +22,18 @@ pub struct Env {
 }
 
 pub async fn env() -> Env {
+    env_with(ContentFiles::embedded()).await
+}
+
+/// Like [`env`], serving the content `files`.
+pub async fn env_with(files: ContentFiles) -> Env {
     let fake = FakeCluster::new();
     let server = fake.start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, fake.kubeconfig(&server, "kind-kubelab")).unwrap();
     let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
-    let catalogue = content::load(&ContentFiles::embedded()).unwrap();
+    let catalogue = content::load(&files).unwrap();
     let clusters = Clusters::new(
         KubeconfigSource::file(kubeconfig.clone()),
         None,
@@ -176,4 +181,23 @@ pub fn multi_container(fake: &FakeCluster, sidecar_image: &str, sidecar_port: u1
         fake.set_log("test", "multi-container", "sidecar",
             "/docker-entrypoint.sh: Configuration complete; ready for start up\n2026/11/26 09:59:20 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)\nnginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n");
     }
+}
+
+/// Plays the kubelet for kubelab's fault pods: marks them Succeeded once they exist.
+pub fn complete_fault_pods(fake: &FakeCluster) -> tokio::task::JoinHandle<()> {
+    let fake = fake.clone();
+    tokio::spawn(async move {
+        loop {
+            for mut pod in fake.list("v1", "Pod") {
+                let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+                if name.starts_with("kubelab-fault-") && pod["status"]["phase"] != "Succeeded" {
+                    pod["apiVersion"] = "v1".into();
+                    pod["kind"] = "Pod".into();
+                    pod["status"] = serde_json::json!({"phase": "Succeeded"});
+                    fake.apply(pod);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
 }

@@ -6,6 +6,7 @@ mod browser;
 mod checks;
 mod cluster;
 mod e2e;
+mod exam_browser;
 mod exams;
 mod fake;
 mod kind;

@@ -1,10 +1,7 @@
 //! Task setup and reset against the fake API server: server-side apply, deletes, and the
 //! remove-cni fault with its node pods, all idempotent.
 
-use std::time::Duration;
-
 use axum::http::{Method, StatusCode};
-use fake_apiserver::FakeCluster;
 use kubelab::cluster::{Connection, KubeconfigSource};
 use kubelab::setup::{self, SetupOptions};
 
@@ -15,25 +12,6 @@ async fn post(env: &Env, path: &str) -> serde_json::Value {
     let reply = env.app.call(Method::POST, path, &cookie).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.json()
-}
-
-/// Plays the kubelet for fault pods: marks them Succeeded once they exist.
-fn complete_fault_pods(fake: &FakeCluster) -> tokio::task::JoinHandle<()> {
-    let fake = fake.clone();
-    tokio::spawn(async move {
-        loop {
-            for mut pod in fake.list("v1", "Pod") {
-                let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
-                if name.starts_with("kubelab-fault-") && pod["status"]["phase"] != "Succeeded" {
-                    pod["apiVersion"] = "v1".into();
-                    pod["kind"] = "Pod".into();
-                    pod["status"] = serde_json::json!({"phase": "Succeeded"});
-                    fake.apply(pod);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
 }
 
 #[tokio::test]
