@@ -600,3 +600,143 @@ async fn after_the_deadline_the_client_cannot_act() {
         format!("/exams/attempts/{id}/report")
     );
 }
+
+/// One HTTP/1.1 exchange with a real server: (status, set-cookie, body).
+async fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> Option<(u16, Option<String>, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{cookie}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let set_cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .map(|v| v.split(';').next().unwrap_or("").to_string());
+    Some((status, set_cookie, body.to_string()))
+}
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves no server behind.
+struct Killed(std::process::Child);
+
+impl Killed {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `kubelab serve` as a real process on `addr`, ready when it returns.
+async fn serve_binary(addr: &str, db: &std::path::Path, kubeconfig: &std::path::Path) -> Killed {
+    let child = Killed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_kubelab"))
+            .args(["serve", "--addr", addr, "--db"])
+            .arg(db)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if let Some((200, _, _)) = http(addr, "GET", "/healthz", None, "").await {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("kubelab serve did not come up on {addr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_the_middle_of_an_exam_loses_nothing() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let db = env.app.dir.path().join("served.db");
+    let mut server = serve_binary(&addr, &db, &env.kubeconfig).await;
+
+    let (_, cookie, _) = http(&addr, "GET", "/", None, "").await.unwrap();
+    let cookie = cookie.expect("a learner cookie");
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        Some(&cookie),
+        "{}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"].clone();
+    let mut before = Value::Null;
+    for _ in 0..100 {
+        let (_, _, body) = http(
+            &addr,
+            "GET",
+            &format!("/api/v1/exam-attempts/{id}"),
+            Some(&cookie),
+            "",
+        )
+        .await
+        .unwrap();
+        before = serde_json::from_str(&body).unwrap();
+        if before["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(before["status"], "running", "{before:#}");
+
+    server.kill(); // SIGKILL: no shutdown, no flush.
+    let _server = serve_binary(&addr, &db, &env.kubeconfig).await;
+    let (status, _, body) = http(
+        &addr,
+        "GET",
+        &format!("/api/v1/exam-attempts/{id}"),
+        Some(&cookie),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let after: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(after["status"], "running");
+    assert_eq!(
+        after["deadline_at"], before["deadline_at"],
+        "the same deadline"
+    );
+    let expected = after["deadline_at"].as_i64().unwrap() - now();
+    let remaining = after["remaining_seconds"].as_i64().unwrap();
+    assert!(
+        (expected..=expected + 1).contains(&remaining),
+        "remaining time counts from the stored deadline: {remaining} vs {expected}"
+    );
+    assert_eq!(after["tasks"], before["tasks"]);
+}
