@@ -9,7 +9,7 @@
 #   RUNS=200         kubelab checks timed per task (and as many "cold", with a new client each)
 #   SCRIPT_RUNS=20   verify script runs timed per task
 #   PAGES=100        open task pages (SSE streams) in the idle test
-#   IDLE=30          seconds measured in the idle test
+#   IDLE=60          seconds measured in the idle test
 # Needs kubectl (tested with v1.32) and cargo. Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ command -v kubectl >/dev/null || { echo "needs kubectl on PATH" >&2; exit 1; }
 RUNS=${RUNS:-200}
 SCRIPT_RUNS=${SCRIPT_RUNS:-20}
 PAGES=${PAGES:-100}
-IDLE=${IDLE:-30}
+IDLE=${IDLE:-60}
 tasks=(deploy-two-pods install-flannel intra-pod-localhost fix-missing-cni fix-port-conflict)
 
 cargo build --release --locked --quiet -p kubelab --bin kubelab --example check_latency --example live_idle

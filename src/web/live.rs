@@ -24,8 +24,9 @@ use crate::web::task::VerdictView;
 pub const DEBOUNCE: Duration = Duration::from_millis(400);
 /// While a criterion is pending, re-check this often even without changes (time passes).
 pub const PENDING_RECHECK: Duration = Duration::from_secs(5);
-/// Keep-alive comments, so proxies and browsers keep the stream open.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Keep-alive comments, so proxies and browsers keep the stream open: well inside the common
+/// 60 s idle timeout of reverse proxies, and rare enough to cost nothing measurable.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// The verdict fragment the task page swaps in.
 #[derive(Template)]

@@ -26,8 +26,9 @@ use crate::status::ApiError;
 use crate::store::{Change, ChangeType};
 use crate::table::{partial_metadata, table};
 
-/// How often a watch that allows bookmarks gets one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(15);
+/// How often a watch that allows bookmarks gets one (kube-apiserver's watch cache sends
+/// them about once a minute).
+const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
 
 struct Filter {
     api_version: String,
