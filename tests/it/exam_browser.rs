@@ -137,7 +137,10 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
         .is_some()
     );
     let first = text(&client, ".exam-timer").await;
-    assert!(first.starts_with("24:") || first == "24:00", "{first}");
+    assert!(
+        first == "24:00" || first.starts_with("23:5"),
+        "a fresh 24-minute clock: {first}"
+    );
     wait_for(
         &client,
         &format!("document.querySelector('.exam-timer').textContent !== '{first}'"),
