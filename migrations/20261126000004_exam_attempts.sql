@@ -7,6 +7,7 @@ CREATE TABLE exam_attempts (
     status         TEXT    NOT NULL CHECK (status IN ('preparing', 'running', 'grading', 'graded')),
     definition     TEXT    NOT NULL,
     content_digest TEXT    NOT NULL,
+    graded_digest  TEXT,
     created_at     INTEGER NOT NULL,
     started_at     INTEGER,
     deadline_at    INTEGER,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::checks::{Status as CriterionStatus, Verdict, evaluate};
+use crate::checks::{Status as CriterionStatus, Verdict};
 use crate::content::Exam;
 use crate::error::{AppError, AppResult};
 use crate::exam::{self, ExamSnapshot, Phase, Status, TaskRecord, TaskSnapshot};
 use crate::state::AppState;
-use crate::store::{ExamAttempt, Grade, GradedTask, LearnerId};
+use crate::store::{ExamAttempt, Grade, GradedTask, Grading, LearnerId};
 use crate::timer::{Timer, now};
 
 /// The longest one task's setup may take before it counts as failed.
@@ -17,6 +17,24 @@ pub const SETUP_BUDGET: Duration = Duration::from_secs(120);
 
 /// How long a request waits for a grading that another request or the deadline started.
 const GRADING_WAIT: Duration = Duration::from_secs(40);
+
+/// Attempts whose preparation runs in this process, so a second start or a recovery does
+/// not run the same setups twice at once.
+#[derive(Debug, Default)]
+pub struct Preparations(std::sync::Mutex<std::collections::HashSet<i64>>);
+
+impl Preparations {
+    /// Claims `id`; false if a preparation already runs.
+    fn claim(&self, id: i64) -> bool {
+        self.0.lock().map(|mut set| set.insert(id)).unwrap_or(false)
+    }
+
+    fn release(&self, id: i64) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&id);
+        }
+    }
+}
 
 /// Why an attempt is being graded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +45,14 @@ pub enum Ending {
     Deadline,
 }
 
-/// Starts an attempt of `exam` (or returns the learner's unfinished one) and prepares it in
-/// the background. `chosen` maps the exam's context names to kubeconfig contexts.
+/// Starts an attempt of `exam` (or returns the learner's unfinished one, with `false`) and
+/// prepares it in the background. `chosen` maps the exam's context names to kubeconfig contexts.
 pub async fn start(
     state: &AppState,
     learner: &LearnerId,
     exam: &Exam,
     chosen: &BTreeMap<String, String>,
-) -> AppResult<i64> {
+) -> AppResult<(i64, bool)> {
     let me = state.store.snapshot(learner).await?;
     let fallback = state.learner_context(&me).ok();
     let available = state.clusters.contexts().unwrap_or_default();
@@ -60,14 +78,17 @@ pub async fn start(
         .store
         .create_exam_attempt(learner, &snapshot, &state.catalogue.digest, now())
         .await?;
-    if created {
-        tokio::spawn(prepare(state.clone(), id));
-    }
-    Ok(id)
+    // A new attempt, or one whose preparation stopped (it resumes; setups are idempotent).
+    tokio::spawn(prepare(state.clone(), id));
+    Ok((id, created))
 }
 
-/// Runs every pending task's setup, then starts the clock and schedules grading.
+/// Runs every pending task's setup, then starts the clock and schedules grading. Does nothing
+/// for an attempt that is not preparing or is already being prepared.
 pub async fn prepare(state: AppState, id: i64) {
+    if !state.preparations.claim(id) {
+        return;
+    }
     let result = async {
         let Some(attempt) = state.store.exam_attempt(id).await? else {
             return Ok(());
@@ -79,7 +100,7 @@ pub async fn prepare(state: AppState, id: i64) {
             if task.setup_state != "ok"
                 && let Some(snapshot) = attempt.definition.task(&task.task_id)
             {
-                run_setup(&state, id, snapshot).await?;
+                run_setup(&state, id, snapshot, SETUP_BUDGET).await?;
             }
         }
         // The clock starts once the clusters are ready, so setup never eats exam time.
@@ -90,8 +111,9 @@ pub async fn prepare(state: AppState, id: i64) {
         Ok::<(), crate::store::StoreError>(())
     }
     .await;
+    state.preparations.release(id);
     if let Err(err) = result {
-        tracing::error!(attempt = id, error = %err, "preparing an exam failed");
+        tracing::error!(attempt = id, error = %err, "preparing an exam failed; starting it again resumes");
     }
 }
 
@@ -100,6 +122,7 @@ async fn run_setup(
     state: &AppState,
     id: i64,
     snapshot: &TaskSnapshot,
+    budget: Duration,
 ) -> Result<bool, crate::store::StoreError> {
     state
         .store
@@ -114,12 +137,12 @@ async fn run_setup(
             Err(err) => (false, err.to_string()),
             Ok(conn) => {
                 let work = crate::setup::setup(&conn, &state.setup, &state.catalogue, task);
-                match tokio::time::timeout(SETUP_BUDGET, work).await {
+                match tokio::time::timeout(budget, work).await {
                     Err(_) => (
                         false,
                         format!(
                             "setup did not finish within {} s on context {}",
-                            SETUP_BUDGET.as_secs(),
+                            budget.as_secs(),
                             snapshot.context
                         ),
                     ),
@@ -147,16 +170,28 @@ async fn run_setup(
     Ok(ok)
 }
 
-/// Re-runs a failed task setup while the exam runs.
+/// Re-runs a failed task setup while the exam runs, within the time left.
 pub async fn retry_setup(state: &AppState, attempt: &ExamAttempt, task: &str) -> AppResult<bool> {
-    Phase::at(attempt.status, attempt.timer, now())
-        .accepts_work()
-        .map_err(|refused| AppError::Conflict(format!("Cannot set up `{task}`: {refused}.")))?;
     let snapshot = attempt
         .definition
         .task(task)
         .ok_or_else(|| AppError::NotFound(format!("The exam has no task `{task}`.")))?;
-    Ok(run_setup(state, attempt.id, snapshot).await?)
+    let phase = Phase::at(attempt.status, attempt.timer, now());
+    phase
+        .accepts_work()
+        .map_err(|refused| AppError::Conflict(format!("Cannot set up `{task}`: {refused}.")))?;
+    let remaining = match phase {
+        Phase::Running { remaining, .. } => remaining,
+        _ => 0,
+    };
+    // Only a failed setup is re-run, and only once at a time (two tabs, a double click).
+    if !state.store.claim_exam_setup(attempt.id, task).await? {
+        return Err(AppError::Conflict(format!(
+            "The setup of `{task}` has not failed, or is already running again."
+        )));
+    }
+    let budget = SETUP_BUDGET.min(Duration::from_secs(u64::try_from(remaining).unwrap_or(0)));
+    Ok(run_setup(state, attempt.id, snapshot, budget).await?)
 }
 
 /// Grades the attempt when its deadline comes.
@@ -165,8 +200,16 @@ pub fn schedule(state: AppState, id: i64, deadline_at: i64) {
         let wait = u64::try_from(deadline_at - now()).unwrap_or(0);
         // One second past the deadline: the last second still belongs to the learner.
         tokio::time::sleep(Duration::from_secs(wait + 1)).await;
-        if let Err(err) = grade(&state, id, Ending::Deadline).await {
-            tracing::error!(attempt = id, error = %err, "grading at the deadline failed");
+        // A failed grading gives its claim back; try again a few times before leaving it to
+        // the next request or restart.
+        for attempt in 1..=5u64 {
+            match grade(&state, id, Ending::Deadline).await {
+                Ok(_) => return,
+                Err(err) => {
+                    tracing::error!(attempt = id, error = %err, "grading at the deadline failed");
+                    tokio::time::sleep(Duration::from_secs(10 * attempt)).await;
+                }
+            }
         }
     });
 }
@@ -186,12 +229,18 @@ pub async fn grade(state: &AppState, id: i64, ending: Ending) -> AppResult<ExamA
         Status::Running => {}
     }
     let t = now();
-    let deadline = attempt.timer.map(|t| t.deadline_at).unwrap_or(t);
-    let ended_at = match ending {
-        Ending::Submitted if t <= deadline => t,
-        _ => deadline,
+    let timer = attempt.timer.unwrap_or(Timer {
+        started_at: t,
+        deadline_at: t,
+    });
+    let submitted = ending == Ending::Submitted && !timer.overtime(t);
+    // A submission ends work now (never before the start, should the clock step back);
+    // anything else ends it at the deadline.
+    let ended_at = if submitted {
+        t.max(timer.started_at)
+    } else {
+        timer.deadline_at
     };
-    let submitted = ending == Ending::Submitted && t <= deadline;
     if !state
         .store
         .claim_exam_grading(id, ended_at, submitted)
@@ -199,7 +248,16 @@ pub async fn grade(state: &AppState, id: i64, ending: Ending) -> AppResult<ExamA
     {
         return wait_for_grade(state, id).await;
     }
-    finish_grading(state, attempt, ended_at, None).await
+    let why_late = (!submitted).then_some(
+        "the server could not grade at the deadline (it was busy, suspended or retrying)",
+    );
+    match finish_grading(state, attempt, ended_at, why_late).await {
+        Ok(graded) => Ok(graded),
+        Err(err) => {
+            state.store.release_exam_grading(id).await?;
+            Err(err)
+        }
+    }
 }
 
 /// Grades an attempt already moved to `grading` (or recovered), storing every verdict.
@@ -227,7 +285,17 @@ async fn finish_grading(
     let late = why_late.and_then(|why| exam::late_reason(ended_at, graded_at, why));
     state
         .store
-        .store_exam_grade(id, &graded, total, graded_at, late.as_deref(), false)
+        .store_exam_grade(
+            id,
+            &graded,
+            total,
+            Grading {
+                at: graded_at,
+                late_reason: late.as_deref(),
+                digest: &state.catalogue.digest,
+                regrade: false,
+            },
+        )
         .await?;
     tracing::info!(
         attempt = id,
@@ -259,9 +327,7 @@ fn totals(graded: &[GradedTask], pass_mark: u32) -> Grade {
 async fn judge(state: &AppState, tasks: &[TaskSnapshot]) -> Vec<Verdict> {
     let checks = tasks.iter().map(|snapshot| async move {
         match state.catalogue.task(&snapshot.task) {
-            None => {
-                evaluate::unreachable(&snapshot.task, &[], "this task is no longer in the content")
-            }
+            None => missing(snapshot),
             Some(task) => {
                 let conn = state.clusters.connect(&snapshot.context).await;
                 crate::checking::check(conn, task).await
@@ -295,8 +361,9 @@ async fn load(state: &AppState, id: i64) -> AppResult<ExamAttempt> {
         .ok_or_else(|| AppError::NotFound(format!("There is no exam attempt {id}.")))
 }
 
-/// Re-checks the tasks of a graded attempt that have criteria which could not be judged,
-/// keeping every other verdict, and updates the totals.
+/// Re-checks, in a graded attempt, the criteria that could not be judged (status `error`),
+/// keeping every other criterion as it was judged at the end of the exam, and updates the
+/// totals. The report says when this happened.
 pub async fn regrade(state: &AppState, learner: &LearnerId, id: i64) -> AppResult<ExamAttempt> {
     let attempt = state
         .store
@@ -309,47 +376,90 @@ pub async fn regrade(state: &AppState, learner: &LearnerId, id: i64) -> AppResul
         ));
     }
     let stored = state.store.exam_tasks(id).await?;
-    let unjudged: Vec<TaskSnapshot> = attempt
+    let unjudged = |task: &str| {
+        stored
+            .iter()
+            .find(|t| t.task_id == task)
+            .and_then(|t| t.verdict.as_ref())
+            .is_none_or(|v| {
+                v.criteria
+                    .iter()
+                    .any(|c| c.status == CriterionStatus::Error)
+            })
+    };
+    let to_check: Vec<TaskSnapshot> = attempt
         .definition
         .tasks
         .iter()
-        .filter(|snapshot| {
-            stored.iter().any(|t| {
-                t.task_id == snapshot.task
-                    && t.verdict.as_ref().is_none_or(|v| {
-                        v.criteria
-                            .iter()
-                            .any(|c| c.status == CriterionStatus::Error)
-                    })
-            })
-        })
+        .filter(|t| unjudged(&t.task))
         .cloned()
         .collect();
-    if unjudged.is_empty() {
+    if to_check.is_empty() {
         return Ok(attempt);
     }
-    let fresh = judge(state, &unjudged).await;
-    let graded: Vec<GradedTask> = stored
+    let fresh = judge(state, &to_check).await;
+    let graded: Vec<GradedTask> = attempt
+        .definition
+        .tasks
         .iter()
-        .filter_map(|t| {
-            let verdict = fresh
-                .iter()
-                .find(|v| v.task == t.task_id)
-                .or(t.verdict.as_ref())?
-                .clone();
-            Some(GradedTask {
-                task: t.task_id.clone(),
-                verdict,
-                seconds: t.seconds_spent.unwrap_or(0),
-            })
+        .map(|snapshot| {
+            let row = stored.iter().find(|t| t.task_id == snapshot.task);
+            let old = row.and_then(|t| t.verdict.clone());
+            let new = fresh.iter().find(|v| v.task == snapshot.task);
+            GradedTask {
+                task: snapshot.task.clone(),
+                verdict: merge(old, new, snapshot),
+                seconds: row.and_then(|t| t.seconds_spent).unwrap_or(0),
+            }
         })
         .collect();
     let total = totals(&graded, attempt.definition.pass_mark);
     state
         .store
-        .store_exam_grade(id, &graded, total, now(), None, true)
+        .store_exam_grade(
+            id,
+            &graded,
+            total,
+            Grading {
+                at: now(),
+                late_reason: None,
+                digest: &state.catalogue.digest,
+                regrade: true,
+            },
+        )
         .await?;
     load(state, id).await
+}
+
+/// A stored verdict with only its `error` criteria replaced by a fresh judgement.
+fn merge(old: Option<Verdict>, new: Option<&Verdict>, snapshot: &TaskSnapshot) -> Verdict {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            let criteria = old
+                .criteria
+                .into_iter()
+                .map(|c| match new.criteria.iter().find(|n| n.id == c.id) {
+                    Some(n) if c.status == CriterionStatus::Error => n.clone(),
+                    _ => c,
+                })
+                .collect();
+            Verdict::new(&snapshot.task, criteria)
+        }
+        (Some(old), None) => old,
+        (None, Some(new)) => new.clone(),
+        (None, None) => missing(snapshot),
+    }
+}
+
+/// The verdict of a task the content no longer has: nothing scored out of its points.
+fn missing(snapshot: &TaskSnapshot) -> Verdict {
+    Verdict {
+        task: snapshot.task.clone(),
+        score: 0,
+        max_score: snapshot.max_points,
+        passed: false,
+        criteria: Vec::new(),
+    }
 }
 
 /// Picks up every unfinished attempt after a start: preparation resumes, running clocks are
@@ -375,17 +485,25 @@ pub async fn recover(state: &AppState) {
             }
             (Status::Running, timer) => {
                 let deadline = timer.map(|t| t.deadline_at).unwrap_or(t);
+                // Claimed before the server listens, so no request can grade it first
+                // without the reason.
+                match state.store.claim_exam_grading(id, deadline, false).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(err) => {
+                        tracing::error!(attempt = id, error = %err, "cannot claim a late grading");
+                        continue;
+                    }
+                }
                 let state = state.clone();
                 tokio::spawn(async move {
-                    let claimed = state.store.claim_exam_grading(id, deadline, false).await;
-                    if let Ok(true) = claimed
-                        && let Err(err) = finish_grading(
-                            &state,
-                            attempt,
-                            deadline,
-                            Some("the server was not running at the deadline"),
-                        )
-                        .await
+                    if let Err(err) = finish_grading(
+                        &state,
+                        attempt,
+                        deadline,
+                        Some("the server was not running at the deadline"),
+                    )
+                    .await
                     {
                         tracing::error!(attempt = id, error = %err, "late grading failed");
                     }

@@ -35,6 +35,8 @@ pub struct App {
     pub watches: WatchHub,
     /// Where setup steps find what the content does not carry.
     pub setup: SetupOptions,
+    /// Exam attempts being prepared by this process.
+    pub preparations: crate::proctor::Preparations,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             statuses: Arc::new(StatusCache::default()),
             watches: WatchHub::default(),
             setup: SetupOptions::from_env(),
+            preparations: Default::default(),
         }))
     }
 }

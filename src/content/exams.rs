@@ -52,6 +52,13 @@ impl Loader<'_> {
             );
         }
         self.check_id(rel, source, "id", &file.id);
+        if file.id == "attempts" {
+            self.problem(
+                rel,
+                line_of(source, "id", &file.id),
+                "`attempts` is reserved: /exams/attempts/ is where attempts live",
+            );
+        }
         if file.minutes == 0 || file.minutes > MAX_MINUTES {
             self.problem(
                 rel,

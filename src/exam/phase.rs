@@ -112,11 +112,11 @@ pub enum ActionRefused {
     Ended,
 }
 
-/// Why grading at `graded_at` counts as late for a `deadline`, if it does.
+/// Why grading at `graded_at` counts as late for work that ended at `deadline`, if it does.
 pub fn late_reason(deadline: i64, graded_at: i64, why: &str) -> Option<String> {
     (graded_at > deadline + ON_TIME_GRACE).then(|| {
         format!(
-            "graded {} after the deadline: {why}",
+            "graded {} after the exam ended: {why}",
             crate::timer::clock(graded_at - deadline).trim_start_matches('-')
         )
     })
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(late_reason(1_000, 1_060, "x"), None);
         assert_eq!(
             late_reason(1_000, 1_061, "the server was down").as_deref(),
-            Some("graded 01:01 after the deadline: the server was down")
+            Some("graded 01:01 after the exam ended: the server was down")
         );
     }
 }

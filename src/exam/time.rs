@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 /// Seconds per task: each view lasts until the next view or the end of work. Views before
 /// `start` count from `start`; views at or after `end` count nothing.
 pub fn time_per_task(views: &[(String, i64)], start: i64, end: i64) -> BTreeMap<String, i64> {
+    // A clock stepped backwards must not make the window negative (clamp would panic).
+    let end = end.max(start);
     let mut sorted: Vec<&(String, i64)> = views.iter().collect();
     sorted.sort_by_key(|(_, at)| *at);
     let mut spent = BTreeMap::new();
@@ -42,5 +44,11 @@ mod tests {
         assert_eq!(spent.get("a"), Some(&200));
         assert_eq!(spent.get("b"), Some(&0));
         assert!(time_per_task(&[], 100, 300).is_empty());
+        let reversed = time_per_task(&[v("a", 150)], 300, 100);
+        assert_eq!(
+            reversed.get("a"),
+            Some(&0),
+            "an end before the start counts nothing"
+        );
     }
 }

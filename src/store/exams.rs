@@ -21,6 +21,8 @@ pub struct ExamAttempt {
     pub definition: ExamSnapshot,
     /// Content digest at start.
     pub content_digest: String,
+    /// Content digest the verdicts were judged against, once graded.
+    pub graded_digest: Option<String>,
     /// Created (preparation began).
     pub created_at: i64,
     /// The clock, once preparation is over.
@@ -84,6 +86,19 @@ pub struct Grade {
     pub passed: bool,
 }
 
+/// When and how a grade was given, to store with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Grading<'a> {
+    /// When grading finished.
+    pub at: i64,
+    /// Why it came late, if it did.
+    pub late_reason: Option<&'a str>,
+    /// The content digest the verdicts were judged against.
+    pub digest: &'a str,
+    /// Updates an already graded attempt (re-grading) instead of finishing one.
+    pub regrade: bool,
+}
+
 #[derive(sqlx::FromRow)]
 struct AttemptRow {
     id: i64,
@@ -92,6 +107,7 @@ struct AttemptRow {
     status: String,
     definition: String,
     content_digest: String,
+    graded_digest: Option<String>,
     created_at: i64,
     started_at: Option<i64>,
     deadline_at: Option<i64>,
@@ -107,7 +123,7 @@ struct AttemptRow {
 
 macro_rules! attempt_columns {
     () => {
-        "id, learner_id, exam_id, status, definition, content_digest, created_at, started_at, \
+        "id, learner_id, exam_id, status, definition, content_digest, graded_digest, created_at, started_at, \
          deadline_at, submitted_at, ended_at, graded_at, late_reason, regraded_at, score, \
          max_score, passed"
     };
@@ -142,6 +158,7 @@ impl TryFrom<AttemptRow> for ExamAttempt {
             status,
             definition,
             content_digest: row.content_digest,
+            graded_digest: row.graded_digest,
             created_at: row.created_at,
             timer,
             submitted_at: row.submitted_at,
@@ -244,9 +261,10 @@ impl Store {
             .filter(|a| a.learner_id == learner.as_str()))
     }
 
-    /// Attempts that are not graded yet, for recovery at start-up.
+    /// Attempts that are not graded yet, for recovery at start-up. A row that no longer
+    /// decodes is logged and skipped, so it cannot hold up everyone else's recovery.
     pub async fn unfinished_exam_attempts(&self) -> Result<Vec<ExamAttempt>, StoreError> {
-        sqlx::query_as::<_, AttemptRow>(concat!(
+        Ok(sqlx::query_as::<_, AttemptRow>(concat!(
             "SELECT ",
             attempt_columns!(),
             " FROM exam_attempts WHERE status <> 'graded' ORDER BY id"
@@ -254,8 +272,30 @@ impl Store {
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(ExamAttempt::try_from)
-        .collect()
+        .filter_map(|row| {
+            let id = row.id;
+            ExamAttempt::try_from(row)
+                .inspect_err(|err| tracing::error!(attempt = id, error = %err, "skipping an unreadable exam attempt"))
+                .ok()
+        })
+        .collect())
+    }
+
+    /// The exam attempt (not yet graded) that includes `task`, if the learner has one: while
+    /// it lasts, the task's hints, solution and checks are closed to them.
+    pub async fn exam_holding_task(
+        &self,
+        learner: &LearnerId,
+        task: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT a.id FROM exam_attempts a JOIN exam_attempt_tasks t ON t.attempt_id = a.id \
+             WHERE a.learner_id = ? AND a.status <> 'graded' AND t.task_id = ? ORDER BY a.id DESC LIMIT 1",
+        )
+        .bind(learner.as_str())
+        .bind(task)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// The learner's attempts at an exam, newest first.
@@ -317,6 +357,32 @@ impl Store {
         .bind(detail)
         .bind(attempt)
         .bind(task)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a failed task setup as running again, once: true for the one caller that wins.
+    pub async fn claim_exam_setup(&self, attempt: i64, task: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE exam_attempt_tasks SET setup_state = 'running', setup_detail = 'setting up again' \
+             WHERE attempt_id = ? AND task_id = ? AND setup_state = 'failed'",
+        )
+        .bind(attempt)
+        .bind(task)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Gives a claimed grading back (`grading` to `running`) after it failed, so the next
+    /// request or the scheduler's retry can grade again.
+    pub async fn release_exam_grading(&self, attempt: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE exam_attempts SET status = 'running' WHERE id = ? AND status = 'grading'",
+        )
+        .bind(attempt)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -416,10 +482,14 @@ impl Store {
         attempt: i64,
         tasks: &[GradedTask],
         grade: Grade,
-        graded_at: i64,
-        late_reason: Option<&str>,
-        regrade: bool,
+        grading: Grading<'_>,
     ) -> Result<(), StoreError> {
+        let Grading {
+            at: graded_at,
+            late_reason,
+            digest: graded_digest,
+            regrade,
+        } = grading;
         let mut tx = self.pool.begin().await?;
         for task in tasks {
             let verdict = serde_json::to_string(&task.verdict).map_err(encode)?;
@@ -438,26 +508,28 @@ impl Store {
         }
         if regrade {
             sqlx::query(
-                "UPDATE exam_attempts SET regraded_at = ?, score = ?, max_score = ?, passed = ? \
+                "UPDATE exam_attempts SET regraded_at = ?, score = ?, max_score = ?, passed = ?, graded_digest = ? \
                  WHERE id = ? AND status = 'graded'",
             )
             .bind(graded_at)
             .bind(i64::from(grade.score))
             .bind(i64::from(grade.max))
             .bind(grade.passed)
+            .bind(graded_digest)
             .bind(attempt)
             .execute(&mut *tx)
             .await?;
         } else {
             sqlx::query(
                 "UPDATE exam_attempts SET status = 'graded', graded_at = ?, late_reason = ?, \
-                 score = ?, max_score = ?, passed = ? WHERE id = ? AND status = 'grading'",
+                 score = ?, max_score = ?, passed = ?, graded_digest = ? WHERE id = ? AND status = 'grading'",
             )
             .bind(graded_at)
             .bind(late_reason)
             .bind(i64::from(grade.score))
             .bind(i64::from(grade.max))
             .bind(grade.passed)
+            .bind(graded_digest)
             .bind(attempt)
             .execute(&mut *tx)
             .await?;

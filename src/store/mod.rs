@@ -15,7 +15,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use checks::CheckRun;
-pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask};
+pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask, Grading};
 pub use learners::{Learner, LearnerId};
 pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};

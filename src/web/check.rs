@@ -27,6 +27,7 @@ pub fn find_task<'a>(state: &'a AppState, id: &str) -> AppResult<&'a Task> {
 
 /// Checks the task on the learner's cluster and stores the run.
 pub async fn run(state: &AppState, learner: &LearnerId, task: &Task) -> AppResult<Verdict> {
+    crate::web::exams::closed_by_exam(state, learner, &task.id).await?;
     Ok(run_stored(state, learner, task).await?.0)
 }
 

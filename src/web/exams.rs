@@ -45,11 +45,24 @@ pub async fn own_attempt(
 }
 
 /// The attempt brought up to date: one whose deadline has passed is graded before anything
-/// is shown, so no view ever offers work after the end.
-pub async fn current(state: &AppState, attempt: ExamAttempt) -> AppResult<ExamAttempt> {
+/// is shown, so no view ever offers work after the end. With `wait`, a grading already under
+/// way is waited for (pages); without, it is returned as it is (API polls).
+pub async fn current(state: &AppState, attempt: ExamAttempt, wait: bool) -> AppResult<ExamAttempt> {
     match Phase::at(attempt.status, attempt.timer, now()) {
-        Phase::Due | Phase::Grading => proctor::grade(state, attempt.id, Ending::Deadline).await,
+        Phase::Due => proctor::grade(state, attempt.id, Ending::Deadline).await,
+        Phase::Grading if wait => proctor::grade(state, attempt.id, Ending::Deadline).await,
         _ => Ok(attempt),
+    }
+}
+
+/// Refuses work on a task that belongs to the learner's unfinished exam: its hints,
+/// solution, checks and setup stay closed until the exam is graded.
+pub async fn closed_by_exam(state: &AppState, learner: &LearnerId, task: &str) -> AppResult<()> {
+    match state.store.exam_holding_task(learner, task).await? {
+        None => Ok(()),
+        Some(attempt) => Err(AppError::Conflict(format!(
+            "`{task}` is part of your exam in progress (/exams/attempts/{attempt}): its checks, hints and solution are closed until the exam is graded."
+        ))),
     }
 }
 
@@ -85,17 +98,22 @@ pub struct StartPage<'a> {
 
 impl SizedPage for StartPage<'_> {}
 
-/// Per-task results of graded attempts, for trends.
-fn records(tasks: &[ExamTask]) -> Vec<TaskRecord> {
-    tasks
+/// Per-task results of a graded attempt; a task without a verdict scores 0 of its points.
+fn records(attempt: &ExamAttempt, tasks: &[ExamTask]) -> Vec<TaskRecord> {
+    attempt
+        .definition
+        .tasks
         .iter()
-        .filter_map(|t| {
-            let v = t.verdict.as_ref()?;
-            Some(TaskRecord {
-                task: t.task_id.clone(),
-                score: v.score,
-                max: v.max_score,
-            })
+        .map(|snapshot| {
+            let verdict = tasks
+                .iter()
+                .find(|t| t.task_id == snapshot.task)
+                .and_then(|t| t.verdict.as_ref());
+            TaskRecord {
+                task: snapshot.task.clone(),
+                score: verdict.map_or(0, |v| v.score),
+                max: verdict.map_or(snapshot.max_points, |v| v.max_score),
+            }
         })
         .collect()
 }
@@ -170,7 +188,7 @@ pub async fn start_page(
         .collect();
     let mut per_attempt = Vec::new();
     for attempt in &graded {
-        per_attempt.push(records(&state.store.exam_tasks(attempt.id).await?));
+        per_attempt.push(records(attempt, &state.store.exam_tasks(attempt.id).await?));
     }
     let history = graded
         .iter()
@@ -225,7 +243,7 @@ pub async fn start_form(
         .filter_map(|(k, v)| Some((k.strip_prefix("context.")?.to_string(), v)))
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    let attempt = proctor::start(&state, &l, exam, &chosen).await?;
+    let (attempt, _) = proctor::start(&state, &l, exam, &chosen).await?;
     Ok(Redirect::to(&format!("/exams/attempts/{attempt}")))
 }
 
@@ -270,7 +288,7 @@ pub async fn view(
     Query(query): Query<TaskQuery>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    let attempt = current(&state, own_attempt(&state, &l, &id).await?).await?;
+    let attempt = current(&state, own_attempt(&state, &l, &id).await?, true).await?;
     let t = now();
     let phase = Phase::at(attempt.status, attempt.timer, t);
     let (remaining, notice) = match phase {
@@ -453,6 +471,8 @@ pub struct ReportPage<'a> {
     submitted_early: bool,
     regraded: Option<String>,
     has_errors: bool,
+    /// The verdicts were judged against other content than the exam started with.
+    content_changed: bool,
 }
 
 impl SizedPage for ReportPage<'_> {
@@ -467,7 +487,7 @@ pub async fn report(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    let attempt = current(&state, own_attempt(&state, &l, &id).await?).await?;
+    let attempt = current(&state, own_attempt(&state, &l, &id).await?, true).await?;
     if attempt.status != Status::Graded {
         return Ok(Redirect::to(&format!("/exams/attempts/{}", attempt.id)).into_response());
     }
@@ -492,7 +512,7 @@ pub async fn report(
             }
         })
         .collect();
-    let records: Vec<TaskRecord> = records(&stored);
+    let records: Vec<TaskRecord> = records(&attempt, &stored);
     let score = exam::total(&records, attempt.definition.pass_mark);
     let has_errors = tasks.iter().any(|t| {
         t.last.as_ref().is_none_or(|v| {
@@ -512,6 +532,10 @@ pub async fn report(
         submitted_early: attempt.submitted_at.is_some(),
         regraded: attempt.regraded_at.map(when),
         has_errors,
+        content_changed: attempt
+            .graded_digest
+            .as_ref()
+            .is_some_and(|d| *d != attempt.content_digest),
         attempt: &attempt,
     })
     .into_response())

@@ -122,6 +122,7 @@ pub async fn stream(
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let task_id = find_task(&state, &id)?.id.clone();
+    crate::web::exams::closed_by_exam(&state, &learner, &task_id).await?;
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(live_loop(state, learner, task_id, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

@@ -19,6 +19,7 @@ use crate::web::identity::CurrentLearner;
 use crate::timer::now;
 
 async fn start(state: &AppState, learner: &LearnerId, task: &Task) -> AppResult<PracticeAttempt> {
+    crate::web::exams::closed_by_exam(state, learner, &task.id).await?;
     if let Some(open) = state.store.open_practice(learner, &task.id).await? {
         return Ok(open);
     }
@@ -62,6 +63,7 @@ async fn finish(
     learner: &LearnerId,
     task: &Task,
 ) -> AppResult<(PracticeAttempt, Verdict)> {
+    crate::web::exams::closed_by_exam(state, learner, &task.id).await?;
     let open = state
         .store
         .open_practice(learner, &task.id)

@@ -42,6 +42,7 @@ async fn perform(
     task: &Task,
     action: &'static str,
 ) -> AppResult<(String, Outcome)> {
+    crate::web::exams::closed_by_exam(state, learner, &task.id).await?;
     let me = state.store.snapshot(learner).await?;
     let context =
         context_for(state, &me).map_err(|e| crate::error::AppError::BadRequest(e.to_string()))?;

@@ -41,6 +41,8 @@ pub struct TaskPage<'a> {
     practice: PracticeView,
     /// The server's clock, for the countdown script.
     now: i64,
+    /// The learner's unfinished exam that includes this task: checks, hints and solution wait.
+    in_exam: Option<i64>,
 }
 
 /// The timed-practice box of a task page.
@@ -175,6 +177,7 @@ pub async fn show(
             (!what.is_empty()).then(|| (other, what.join(", ")))
         })
         .collect();
+    let in_exam = state.store.exam_holding_task(&learner, &task.id).await?;
     let last = state
         .store
         .latest_check(&learner, &task.id)
@@ -199,6 +202,7 @@ pub async fn show(
         suitability: suitable,
         practice,
         now,
+        in_exam,
         shares,
         last,
     })

@@ -221,7 +221,11 @@
     var examOffset = examTimer ? Number(examTimer.getAttribute("data-now")) - Math.floor(Date.now() / 1000) : 0;
     var ended = false;
     var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var inFlight = false;
     var sync = function () {
+      // One request at a time: a slow answer (grading under way) never piles up polls.
+      if (inFlight) { return; }
+      inFlight = true;
       fetch("/api/v1/exam-attempts/" + attempt, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (b) {
@@ -242,7 +246,8 @@
             examOffset = (b.deadline_at - b.remaining_seconds) - Math.floor(Date.now() / 1000);
           }
         })
-        .catch(function () { /* the next sync tries again */ });
+        .catch(function () { /* the next sync tries again */ })
+        .then(function () { inFlight = false; });
     };
     if (examTimer) {
       var tickExam = function () {

@@ -280,6 +280,11 @@ async fn sit_the_one_cluster_exam_through_the_api() {
         page.body
     );
     assert!(page.body.contains("Solutions"));
+    let task_page = app.get("/tasks/deploy-two-pods", Some(&cookie)).await.body;
+    assert!(
+        task_page.contains("Show the solution"),
+        "open again once graded"
+    );
     let start = app.get(&format!("/exams/{EXAM}"), Some(&cookie)).await.body;
     assert!(start.contains("Weakest tasks"), "{start}");
     assert!(start.contains(&format!("/exams/attempts/{id}/report")));
@@ -436,6 +441,78 @@ async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
         "{regraded:#}"
     );
     assert!(regraded["regraded_at"].is_i64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let cookie = env.app.learner().await;
+    let id = post_json(
+        &env.app,
+        &format!("/api/v1/exams/{EXAM}/attempts"),
+        &cookie,
+        "{}",
+    )
+    .await
+    .json()["id"]
+        .clone();
+    wait_running(&env.app, &cookie, &id).await;
+    solve_deploy_two_pods(&env.fake);
+    // Exec fails at the end: only the connectivity criterion cannot be judged.
+    env.fake.inject(Fault::status("/exec", 503));
+    env.app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &cookie,
+        )
+        .await;
+    let report = wait_graded(&env.app, &cookie, id.as_i64().unwrap()).await;
+    let deploy = task(&report, "deploy-two-pods");
+    let statuses: Vec<(String, String)> = deploy["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses
+            .iter()
+            .any(|(id, s)| id == "pod1-reaches-pod2" && s == "error"),
+        "{statuses:?}"
+    );
+    let judged_at_the_end = deploy["score"].as_u64().unwrap();
+    assert_eq!(judged_at_the_end, 11 - 3, "{deploy:#}");
+
+    // After the end the cluster changes (pod2 is gone); the re-grade judges only the criterion
+    // that errored and keeps the others as they were judged at the end.
+    env.fake.clear_faults();
+    env.fake.delete("v1", "Pod", Some("test"), "pod2");
+    let regraded = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/regrade"),
+            &cookie,
+        )
+        .await
+        .json();
+    let deploy = task(&regraded, "deploy-two-pods");
+    for c in deploy["criteria"].as_array().unwrap() {
+        let expected = if c["id"] == "pod1-reaches-pod2" {
+            "failed"
+        } else {
+            "passed"
+        };
+        assert_eq!(c["status"], expected, "{c:#}");
+    }
+    assert_eq!(deploy["score"], judged_at_the_end);
 }
 
 /// An attempt written as a server killed mid-exam leaves it: running, with this timer.

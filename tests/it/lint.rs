@@ -458,6 +458,13 @@ fn exam_mistakes_are_named_with_their_line() {
             .contains(&format!(":{}:", line("pass_mark")))
     );
     assert!(find("which is not declared under `contexts`").contains("kind-nowhere"));
+    let reserved = exam_problems(&real_exam().replace("id: pod-connectivity", "id: attempts"));
+    assert!(
+        reserved
+            .iter()
+            .any(|p| p.contains("`attempts` is reserved")),
+        "{reserved:#?}"
+    );
     let unknown = exam_problems(&real_exam().replace("pass_mark: 66", "passmark: 66"));
     assert!(
         unknown
