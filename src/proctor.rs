@@ -495,40 +495,32 @@ pub async fn recover(state: &AppState) {
                         continue;
                     }
                 }
-                let state = state.clone();
-                tokio::spawn(async move {
-                    if let Err(err) = finish_grading(
-                        &state,
-                        attempt,
-                        deadline,
-                        Some("the server was not running at the deadline"),
-                    )
-                    .await
-                    {
-                        tracing::error!(attempt = id, error = %err, "late grading failed");
-                    }
-                });
+                grade_late(
+                    state,
+                    attempt,
+                    deadline,
+                    "the server was not running at the deadline",
+                );
             }
             (Status::Grading, _) => {
                 let ended = attempt
                     .ended_at
                     .or(attempt.timer.map(|t| t.deadline_at))
                     .unwrap_or(t);
-                let state = state.clone();
-                tokio::spawn(async move {
-                    if let Err(err) = finish_grading(
-                        &state,
-                        attempt,
-                        ended,
-                        Some("the server stopped while grading"),
-                    )
-                    .await
-                    {
-                        tracing::error!(attempt = id, error = %err, "resumed grading failed");
-                    }
-                });
+                grade_late(state, attempt, ended, "the server stopped while grading");
             }
             (Status::Graded, _) => {}
         }
     }
+}
+
+/// Finishes, in the background, the grading of an attempt claimed at recovery.
+fn grade_late(state: &AppState, attempt: ExamAttempt, ended_at: i64, why: &'static str) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let id = attempt.id;
+        if let Err(err) = finish_grading(&state, attempt, ended_at, Some(why)).await {
+            tracing::error!(attempt = id, error = %err, "grading at recovery failed");
+        }
+    });
 }

@@ -11,7 +11,7 @@ use kubelab::exam::Status;
 use kubelab::store::Store;
 use kubelab::{AllowedHosts, AppState};
 
-use crate::browser::{browser, eval, save, start_driver, wait_for, wait_for_secs};
+use crate::browser::{browser, click, eval, save, start_driver, wait_for, wait_for_secs};
 use crate::exams::solve_deploy_two_pods;
 use crate::fake::*;
 
@@ -87,13 +87,7 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
 
     // From the catalogue to the exam's start page.
     client.goto(&format!("http://{addr}/")).await.unwrap();
-    client
-        .find(Locator::Css("a[href='/exams/pod-connectivity']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "a[href='/exams/pod-connectivity']").await;
     wait_for(&client, "document.querySelector('.exam-rules')").await;
     let selected = eval(
         &client,
@@ -106,13 +100,7 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
         "each exam context defaults to the kubeconfig context of its name"
     );
     save(&client, "exam-start").await;
-    client
-        .find(Locator::Css(".exam-start-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".exam-start-form button[type=submit]").await;
 
     // Preparation runs every setup (the fault on the repair cluster included), then the clock.
     wait_for_secs(&client, "document.querySelector('.exam-timer')", 30).await;
@@ -175,30 +163,12 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
         "document.querySelector('.exam-context-line').textContent.includes('kind-kubelab')",
     )
     .await;
-    client
-        .find(Locator::Css(".flag-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".flag-form button").await;
     wait_for(&client, "document.querySelector('.exam-tasks .badge.flag')").await;
     save(&client, "exam-view").await;
 
-    client
-        .find(Locator::Css(".exam-submit summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css(".exam-submit button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".exam-submit summary").await;
+    click(&client, ".exam-submit button[type=submit]").await;
     wait_for_secs(&client, "document.querySelector('.exam-score')", 30).await;
     let scores = eval(
         &client,
@@ -256,13 +226,7 @@ tasks:\n  - task: deploy-two-pods\n    context: kind-kubelab\n"
         .goto(&format!("http://{addr}/exams/one-minute"))
         .await
         .unwrap();
-    client
-        .find(Locator::Css(".exam-start-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".exam-start-form button[type=submit]").await;
     wait_for_secs(&client, "document.querySelector('.exam-timer')", 30).await;
     let shown = text(&client, ".exam-timer").await;
     assert!(shown.starts_with("00:") || shown == "01:00", "{shown}");

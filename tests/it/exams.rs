@@ -73,6 +73,16 @@ fn task<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no task {id} in {report:#}"))
 }
 
+/// Starts the one-cluster exam and waits for its clock: the attempt id.
+async fn start_running(app: &TestApp, cookie: &str) -> Value {
+    let id = post_json(app, &format!("/api/v1/exams/{EXAM}/attempts"), cookie, "{}")
+        .await
+        .json()["id"]
+        .clone();
+    wait_running(app, cookie, &id).await;
+    id
+}
+
 /// The deploy-two-pods task, solved on the fake.
 pub fn solve_deploy_two_pods(fake: &fake_apiserver::FakeCluster) {
     namespace_test(fake);
@@ -389,16 +399,7 @@ async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let id = post_json(
-        &env.app,
-        &format!("/api/v1/exams/{EXAM}/attempts"),
-        &cookie,
-        "{}",
-    )
-    .await
-    .json()["id"]
-        .clone();
-    wait_running(&env.app, &cookie, &id).await;
+    let id = start_running(&env.app, &cookie).await;
     solve_deploy_two_pods(&env.fake);
     env.fake.inject(Fault::status("/", 503));
     let graded = env
@@ -448,16 +449,7 @@ async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let id = post_json(
-        &env.app,
-        &format!("/api/v1/exams/{EXAM}/attempts"),
-        &cookie,
-        "{}",
-    )
-    .await
-    .json()["id"]
-        .clone();
-    wait_running(&env.app, &cookie, &id).await;
+    let id = start_running(&env.app, &cookie).await;
     solve_deploy_two_pods(&env.fake);
     // Exec fails at the end: only the connectivity criterion cannot be judged.
     env.fake.inject(Fault::status("/exec", 503));
