@@ -173,25 +173,13 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
     // The catalogue links to the lesson.
     client.goto(&format!("{base}/")).await.unwrap();
     save(&client, "catalogue").await;
-    client
-        .find(Locator::Css("a[href='/lessons/pod-connectivity']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "a[href='/lessons/pod-connectivity']").await;
     wait_for(&client, "location.pathname === '/lessons/pod-connectivity'").await;
     wait_for(&client, "!document.querySelector('.copy-button').hidden").await;
     save(&client, "lesson").await;
 
     // Following the table of contents scrolls to the section.
-    client
-        .find(Locator::Css(".toc-list a[href='#procedures']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".toc-list a[href='#procedures']").await;
     wait_for(&client, "location.hash === '#procedures'").await;
     wait_for(
         &client,
@@ -246,13 +234,7 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
         &format!("{theory_button}.scrollIntoView({{block: 'center'}});"),
     )
     .await;
-    client
-        .find(Locator::Css("form.mark-done[data-section='theory'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.mark-done[data-section='theory'] button").await;
     wait_for(
         &client,
         &format!("{theory_button}.getAttribute('aria-pressed') === 'true'"),
@@ -300,13 +282,7 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
     )
     .await;
     wait_for(&client, "!document.querySelector('details.solution').open").await;
-    client
-        .find(Locator::Css("details.hint summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "details.hint summary").await;
     wait_for(
         &client,
         "document.querySelectorAll('details.hint')[1].hidden === false",
@@ -318,13 +294,7 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
     client.goto(&format!("{base}/me")).await.unwrap();
     let input = client.find(Locator::Id("display_name")).await.unwrap();
     input.send_keys("Ada").await.unwrap();
-    client
-        .find(Locator::Css(".name-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".name-form button").await;
     wait_for(
         &client,
         "document.querySelector('.learner-link').textContent === 'Ada'",
@@ -373,13 +343,7 @@ async fn a_learner_reads_copies_and_marks_progress_in_chromium() {
         .goto(&format!("{base}/tasks/deploy-two-pods"))
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#practice form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#practice form button").await;
     wait_for(&client, "!!document.querySelector('.timer[data-deadline]')").await;
     let first = eval(
         &client,
