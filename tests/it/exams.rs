@@ -73,6 +73,21 @@ fn task<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no task {id} in {report:#}"))
 }
 
+/// `POST /api/v1/exam-attempts/{id}/{action}` as `cookie`.
+async fn attempt_post(
+    app: &TestApp,
+    cookie: &str,
+    id: &dyn std::fmt::Display,
+    action: &str,
+) -> Reply {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/exam-attempts/{id}/{action}"),
+        cookie,
+    )
+    .await
+}
+
 /// Starts the one-cluster exam and waits for its clock: the attempt id.
 async fn start_running(app: &TestApp, cookie: &str) -> Value {
     let id = post_json(app, &format!("/api/v1/exams/{EXAM}/attempts"), cookie, "{}")
@@ -199,13 +214,7 @@ async fn sit_the_one_cluster_exam_through_the_api() {
         );
     }
     assert_eq!(
-        app.call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/submit"),
-            &other
-        )
-        .await
-        .status,
+        attempt_post(app, &other, &id, "submit").await.status,
         StatusCode::NOT_FOUND
     );
     let early = app
@@ -222,13 +231,7 @@ async fn sit_the_one_cluster_exam_through_the_api() {
     );
 
     solve_deploy_two_pods(&env.fake);
-    let submitted = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/submit"),
-            &cookie,
-        )
-        .await;
+    let submitted = attempt_post(app, &cookie, &id, "submit").await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
     assert_eq!(
         submitted.json()["status"],
@@ -382,14 +385,7 @@ async fn a_failed_setup_does_not_block_the_exam_and_can_be_retried() {
     assert!(view.contains("Retry the setup"));
 
     env.fake.clear_faults();
-    let retried = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/tasks/fix-port-conflict/setup"),
-            &cookie,
-        )
-        .await;
+    let retried = attempt_post(&env.app, &cookie, &id, "tasks/fix-port-conflict/setup").await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
     assert_eq!(retried.json()["tasks"][1]["setup"], "ok");
 }
@@ -402,14 +398,7 @@ async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
     let id = start_running(&env.app, &cookie).await;
     solve_deploy_two_pods(&env.fake);
     env.fake.inject(Fault::status("/", 503));
-    let graded = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/submit"),
-            &cookie,
-        )
-        .await;
+    let graded = attempt_post(&env.app, &cookie, &id, "submit").await;
     assert_eq!(graded.status, StatusCode::OK, "{}", graded.body);
     let report = wait_graded(&env.app, &cookie, id.as_i64().unwrap()).await;
     let deploy = task(&report, "deploy-two-pods");
@@ -426,14 +415,7 @@ async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
     assert!(page.contains("Re-grade"));
 
     env.fake.clear_faults();
-    let regraded = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/regrade"),
-            &cookie,
-        )
-        .await;
+    let regraded = attempt_post(&env.app, &cookie, &id, "regrade").await;
     assert_eq!(regraded.status, StatusCode::OK, "{}", regraded.body);
     let regraded = regraded.json();
     assert_eq!(
@@ -453,13 +435,7 @@ async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
     solve_deploy_two_pods(&env.fake);
     // Exec fails at the end: only the connectivity criterion cannot be judged.
     env.fake.inject(Fault::status("/exec", 503));
-    env.app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/submit"),
-            &cookie,
-        )
-        .await;
+    attempt_post(&env.app, &cookie, &id, "submit").await;
     let report = wait_graded(&env.app, &cookie, id.as_i64().unwrap()).await;
     let deploy = task(&report, "deploy-two-pods");
     let statuses: Vec<(String, String)> = deploy["criteria"]
@@ -486,15 +462,7 @@ async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
     // that errored and keeps the others as they were judged at the end.
     env.fake.clear_faults();
     env.fake.delete("v1", "Pod", Some("test"), "pod2");
-    let regraded = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/regrade"),
-            &cookie,
-        )
-        .await
-        .json();
+    let regraded = attempt_post(&env.app, &cookie, &id, "regrade").await.json();
     let deploy = task(&regraded, "deploy-two-pods");
     for c in deploy["criteria"].as_array().unwrap() {
         let expected = if c["id"] == "pod1-reaches-pod2" {
@@ -637,24 +605,10 @@ async fn after_the_deadline_the_client_cannot_act() {
     .await;
     assert_eq!(flag.status, StatusCode::CONFLICT, "{}", flag.body);
     assert!(flag.body.contains("the exam has ended"));
-    let setup = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/tasks/deploy-two-pods/setup"),
-            &cookie,
-        )
-        .await;
+    let setup = attempt_post(&env.app, &cookie, &id, "tasks/deploy-two-pods/setup").await;
     assert_eq!(setup.status, StatusCode::CONFLICT);
     // A late submit is graded as of the deadline, not as an early submission.
-    let submit = env
-        .app
-        .call(
-            Method::POST,
-            &format!("/api/v1/exam-attempts/{id}/submit"),
-            &cookie,
-        )
-        .await;
+    let submit = attempt_post(&env.app, &cookie, &id, "submit").await;
     assert_eq!(submit.status, StatusCode::OK, "{}", submit.body);
     let report = wait_graded(&env.app, &cookie, id).await;
     assert!(report["submitted_at"].is_null(), "{report:#}");
