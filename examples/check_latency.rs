@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use fake_apiserver::FakeCluster;
 use k8s_openapi::jiff::Timestamp;
-use kubelab::checking::check;
 use kubelab::checks::{Status, Verdict, probe};
 use kubelab::cluster::{Connection, KubeconfigSource};
 use kubelab::content::{self, ContentFiles};
+use kubelab::service::check::check;
 use serde_json::{Value, json};
 
 /// The context name the written kubeconfigs use.

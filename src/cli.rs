@@ -1,31 +1,17 @@
 //! What each subcommand does; `main` only parses flags and maps the outcome to an exit code.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use crate::checks::Status;
-use crate::cluster::{AllowedContexts, Clusters, Connection, KubeconfigSource};
-use crate::config::{CheckArgs, ClusterArgs, ContentArgs, ServeArgs, TaskArgs};
-use crate::content::{self, Catalogue, ContentFiles};
-use crate::state::{AllowedHosts, AppState};
-use crate::store::Store;
-
-/// Reads the content named by the flags (or the embedded copy) and validates it.
-fn load_content(args: &ContentArgs) -> Result<Catalogue, String> {
-    let files = match &args.content {
-        Some(dir) => ContentFiles::from_dir(dir)
-            .map_err(|err| format!("cannot read content folder {}: {err}", dir.display()))?,
-        None => ContentFiles::embedded(),
-    };
-    content::load(&files).map_err(|problems| {
-        let count = problems.0.len();
-        format!("{problems}{count} problem(s) in {}", files.root)
-    })
-}
+use crate::cluster::{ClusterError, Connection};
+use crate::config::{CheckArgs, ClusterArgs, ContentArgs, TaskArgs};
+use crate::content::{self, Catalogue};
+use crate::service::check::check as check_task;
+use crate::service::steps::{self, Action, SetupOptions};
 
 /// `kubelab lint`: prints every problem; exit 1 if there are any.
 pub fn lint(args: &ContentArgs) -> ExitCode {
-    match load_content(args) {
+    match args.load() {
         Ok(catalogue) => {
             let sections: usize = catalogue.lessons.iter().map(|l| l.sections.len()).sum();
             println!(
@@ -44,123 +30,9 @@ pub fn lint(args: &ContentArgs) -> ExitCode {
     }
 }
 
-/// `kubelab serve`: refuses invalid content, then serves until Ctrl-C or SIGTERM.
-pub async fn serve(args: ServeArgs) -> ExitCode {
-    let started = Instant::now();
-    let catalogue = match load_content(&args.content) {
-        Ok(catalogue) => catalogue,
-        Err(report) => {
-            eprintln!(
-                "{report}\nkubelab will not start on invalid content; run `kubelab lint` after fixing it."
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let db = args.db_path();
-    let store = match Store::open(&db).await {
-        Ok(store) => store,
-        Err(err) => {
-            eprintln!("kubelab: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if !args.addr.ip().is_loopback() && args.allow_hosts.is_empty() {
-        tracing::warn!(
-            "listening on {} but only answering for loopback host names; add --allow-host NAME for learners on other machines",
-            args.addr
-        );
-    }
-    let mut hosts: Vec<String> = args.allow_hosts.clone();
-    if !args.addr.ip().is_unspecified() {
-        hosts.push(args.addr.ip().to_string());
-    }
-    let allowed = if !args.allow_contexts.is_empty() {
-        AllowedContexts::Only(args.allow_contexts.clone())
-    } else if args.addr.ip().is_loopback() {
-        AllowedContexts::All
-    } else {
-        // Learners on other machines must not roam the server owner's kubeconfig.
-        let only = clusters_default(&args.cluster).into_iter().collect();
-        AllowedContexts::Only(only)
-    };
-    let clusters = Clusters::new(
-        KubeconfigSource::resolve(args.cluster.kubeconfig.clone()),
-        args.cluster.context.clone(),
-        allowed,
-    );
-    let state = AppState::new(
-        catalogue,
-        store.clone(),
-        AllowedHosts::loopback_and(hosts),
-        clusters,
-    );
-    // Exams keep their deadlines across restarts: resume, reschedule or grade late.
-    crate::proctor::recover(&state).await;
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("kubelab: cannot listen on {}: {err}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(
-        db = %db.display(),
-        "kubelab listening on http://{} (ready in {} ms)",
-        args.addr,
-        started.elapsed().as_millis()
-    );
-    // Small responses and SSE events go out at once rather than waiting on Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, crate::web::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    store.close().await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("kubelab: server error: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
-}
-
-/// The context named by the flags, or the kubeconfig's current one.
-fn clusters_default(args: &ClusterArgs) -> Option<String> {
-    args.context.clone().or_else(|| {
-        KubeconfigSource::resolve(args.kubeconfig.clone())
-            .contexts()
-            .ok()
-            .and_then(|(_, current)| current)
-    })
-}
-
 /// Loads the content and makes sure it has the task; on failure says why (exit code 2).
 fn catalogue_with_task(content: &ContentArgs, task: &str) -> Result<Catalogue, ExitCode> {
-    let catalogue = load_content(content).map_err(|report| {
+    let catalogue = content.load().map_err(|report| {
         eprintln!("{report}");
         ExitCode::from(2)
     })?;
@@ -184,17 +56,11 @@ pub async fn check(args: CheckArgs) -> ExitCode {
     let Some(task) = catalogue.task(&args.task) else {
         return ExitCode::from(2);
     };
-    let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());
-    let connection = match clusters_default(&args.cluster) {
-        Some(context) => Connection::open(&source, &context).await,
-        None => Err(crate::cluster::ClusterError::NoKubeconfig {
-            path: source.describe(),
-        }),
-    };
+    let connection = connect(&args.cluster).await;
     if let Ok(conn) = &connection {
         tracing::info!(context = %conn.context, server = %conn.server, "checking {}", task.id);
     }
-    let verdict = crate::checking::check(connection, task).await;
+    let verdict = check_task(connection, task).await;
     if args.json {
         match serde_json::to_string_pretty(&verdict) {
             Ok(text) => println!("{text}"),
@@ -297,7 +163,7 @@ fn cluster_lesson<'a>(
 }
 
 async fn cluster_create(args: crate::config::CreateArgs) -> ExitCode {
-    let catalogue = match load_content(&args.content) {
+    let catalogue = match args.content.load() {
         Ok(catalogue) => catalogue,
         Err(report) => {
             eprintln!("{report}");
@@ -388,8 +254,19 @@ fn kind_failure(err: &crate::kind::KindError) -> ExitCode {
     }
 }
 
+/// A connection to the context the flags name; no kubeconfig is an error like any other.
+async fn connect(args: &ClusterArgs) -> Result<Connection, ClusterError> {
+    let source = args.source();
+    match args.context() {
+        Some(context) => Connection::open(&source, &context).await,
+        None => Err(ClusterError::NoKubeconfig {
+            path: source.describe(),
+        }),
+    }
+}
+
 /// `kubelab setup TASK` / `kubelab reset TASK`: runs the task's steps and prints each.
-pub async fn setup(args: TaskArgs, action: &'static str) -> ExitCode {
+pub async fn steps(args: TaskArgs, action: Action) -> ExitCode {
     let catalogue = match catalogue_with_task(&args.content, &args.task) {
         Ok(catalogue) => catalogue,
         Err(code) => return code,
@@ -397,32 +274,21 @@ pub async fn setup(args: TaskArgs, action: &'static str) -> ExitCode {
     let Some(task) = catalogue.task(&args.task) else {
         return ExitCode::from(2);
     };
-    let source = KubeconfigSource::resolve(args.cluster.kubeconfig.clone());
-    let Some(context) = clusters_default(&args.cluster) else {
-        eprintln!(
-            "kubelab: no kubeconfig at {}: create the lesson cluster with `kubelab cluster create`",
-            source.describe()
-        );
-        return ExitCode::FAILURE;
-    };
-    let conn = match Connection::open(&source, &context).await {
+    let conn = match connect(&args.cluster).await {
         Ok(conn) => conn,
         Err(err) => {
             eprintln!("kubelab: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let options = crate::setup::SetupOptions {
+    let options = SetupOptions {
         flannel_manifest: args.flannel_manifest.clone(),
     };
-    eprintln!("{action} {} on context {context}", task.id);
-    let outcome = if action == "setup" {
-        crate::setup::setup(&conn, &options, &catalogue, task).await
-    } else {
-        crate::setup::reset(&conn, &options, &catalogue, task).await
-    };
+    let action_name = action.as_str();
+    eprintln!("{action_name} {} on context {}", task.id, conn.context);
+    let outcome = steps::run(&conn, &options, &catalogue, task, action).await;
     if outcome.steps.is_empty() {
-        println!("{}: nothing to {action}", task.id);
+        println!("{}: nothing to {action_name}", task.id);
     }
     for step in &outcome.steps {
         println!(

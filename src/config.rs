@@ -173,3 +173,36 @@ impl ServeArgs {
         })
     }
 }
+
+impl ContentArgs {
+    /// Reads the content these flags name (or the embedded copy) and validates it; the error
+    /// lists every problem.
+    pub fn load(&self) -> Result<crate::content::Catalogue, String> {
+        let files = match &self.content {
+            Some(dir) => crate::content::ContentFiles::from_dir(dir)
+                .map_err(|err| format!("cannot read content folder {}: {err}", dir.display()))?,
+            None => crate::content::ContentFiles::embedded(),
+        };
+        crate::content::load(&files).map_err(|problems| {
+            let count = problems.0.len();
+            format!("{problems}{count} problem(s) in {}", files.root)
+        })
+    }
+}
+
+impl ClusterArgs {
+    /// The kubeconfig files these flags name (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`).
+    pub fn source(&self) -> crate::cluster::KubeconfigSource {
+        crate::cluster::KubeconfigSource::resolve(self.kubeconfig.clone())
+    }
+
+    /// The context named by `--context`, or the kubeconfig's current one.
+    pub fn context(&self) -> Option<String> {
+        self.context.clone().or_else(|| {
+            self.source()
+                .contexts()
+                .ok()
+                .and_then(|(_, current)| current)
+        })
+    }
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kubelab::cli;
 use kubelab::config::{Cli, Command};
+use kubelab::service::Action;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
@@ -17,10 +18,10 @@ fn main() -> ExitCode {
         .init();
     match args.command {
         Command::Lint(content) => cli::lint(&content),
-        Command::Serve(serve) => run(cli::serve(serve)),
+        Command::Serve(serve) => run(kubelab::serve(serve)),
         Command::Check(check) => run(cli::check(check)),
-        Command::Setup(args) => run(cli::setup(args, "setup")),
-        Command::Reset(args) => run(cli::setup(args, "reset")),
+        Command::Setup(args) => run(cli::steps(args, Action::Setup)),
+        Command::Reset(args) => run(cli::steps(args, Action::Reset)),
         Command::Cluster { command } => run(cli::cluster(command)),
     }
 }

@@ -87,11 +87,6 @@ impl ClusterError {
             other => ClusterError::Protocol(other.to_string()),
         }
     }
-
-    /// Whether the error concerns the whole cluster rather than one object.
-    pub fn is_cluster_wide(&self) -> bool {
-        !matches!(self, ClusterError::Api { .. } | ClusterError::Forbidden(_))
-    }
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

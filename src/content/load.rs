@@ -10,7 +10,7 @@ use super::markdown::{Embeds, code_block, render};
 use super::model::{CatalogueFile, LessonFile, Step, TaskFile};
 use super::problem::{Problem, Problems, line_of};
 use super::source::ContentFiles;
-use super::{Catalogue, Domain, Lesson, Section, Task, Topic};
+use super::{Catalogue, Domain, Lesson, Section, ShownFile, Task, Topic};
 use crate::content::highlight::{Palette, lang_for_file};
 
 /// Loads and validates a content tree; every problem found is returned together.
@@ -529,7 +529,10 @@ impl<'a> Loader<'a> {
                     lang_for_file(name),
                     Some((&url_prefix, name)),
                 );
-                Some((name.clone(), html))
+                Some(ShownFile {
+                    name: name.clone(),
+                    html,
+                })
             })
             .collect();
         let task = Task {

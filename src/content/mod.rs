@@ -146,8 +146,8 @@ pub struct Task {
     pub style: TaskStyle,
     /// Statement HTML.
     pub statement_html: String,
-    /// The files it uses, rendered as code blocks: (name, html).
-    pub files: Vec<(String, String)>,
+    /// The files it uses, rendered as code blocks.
+    pub files: Vec<ShownFile>,
     /// Hints HTML, in reveal order.
     pub hints_html: Vec<String>,
     /// Solution HTML.
@@ -208,6 +208,15 @@ pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
         }
     }
     out
+}
+
+/// A file shown with a task's statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShownFile {
+    /// File name in the lesson's files/.
+    pub name: String,
+    /// Rendered as a highlighted code block.
+    pub html: String,
 }
 
 /// A practice exam: tasks on named contexts, a time limit and a pass mark.

@@ -5,10 +5,10 @@ mod phase;
 mod plan;
 mod score;
 mod snapshot;
-mod time;
+mod spent;
 
-pub use phase::{ActionRefused, NOTICE_SECONDS, Phase, Status, late_reason};
+pub use phase::{ActionRefused, NOTICE_SECONDS, Phase, SetupState, Status, late_reason};
 pub use plan::{Placement, PlanError, plan};
 pub use score::{ExamScore, TaskRecord, TaskTrend, total, weakest};
 pub use snapshot::{ExamSnapshot, TaskSnapshot};
-pub use time::time_per_task;
+pub use spent::time_per_task;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Placement;
-use crate::content::{Catalogue, Exam};
+use crate::content::{Catalogue, Exam, ShownFile};
 
 /// An exam frozen at the start of an attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +38,9 @@ pub struct TaskSnapshot {
     pub max_points: u32,
     /// Statement HTML.
     pub statement_html: String,
-    /// The files shown with the statement: (name, html).
-    pub files: Vec<(String, String)>,
+    /// The files shown with the statement. Attempts stored before files had names read
+    /// back too: serde accepts a struct written as a `[name, html]` array.
+    pub files: Vec<ShownFile>,
     /// Solution HTML, shown in the report only.
     pub solution_html: String,
 }
@@ -76,5 +77,24 @@ impl ExamSnapshot {
     /// The task with this id.
     pub fn task(&self, id: &str) -> Option<&TaskSnapshot> {
         self.tasks.iter().find(|t| t.task == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_stored_as_pairs_still_read_back() {
+        let old = r#"{"task":"t","title":"T","slot":"s","context":"c","minutes":3,"max_points":5,
+            "statement_html":"<p>x</p>","files":[["pod.yaml","<pre>y</pre>"]],"solution_html":""}"#;
+        let task: TaskSnapshot = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            task.files,
+            vec![ShownFile {
+                name: "pod.yaml".into(),
+                html: "<pre>y</pre>".into()
+            }]
+        );
     }
 }

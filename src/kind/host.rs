@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::error::KindError;
-use super::run::Programs;
 
 /// Exists once the `br_netfilter` module is loaded; flanneld stats it at start.
 pub const BR_NETFILTER_PATH: &str = "/proc/sys/net/bridge/bridge-nf-call-iptables";
@@ -52,16 +51,5 @@ pub(crate) fn check_br_netfilter(
         Ok(())
     } else {
         Err(KindError::BrNetfilterMissing { path })
-    }
-}
-
-/// Checks that `node` sees `br_netfilter`, which is what flanneld will see.
-pub(crate) fn check_node_br_netfilter(programs: &Programs, node: &str) -> Result<(), KindError> {
-    if programs.node_test(node, "-e", BR_NETFILTER_PATH)? {
-        Ok(())
-    } else {
-        Err(KindError::BrNetfilterMissingInNode {
-            node: node.to_string(),
-        })
     }
 }

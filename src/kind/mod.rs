@@ -156,7 +156,7 @@ pub fn create(plan: &CreatePlan, out: &mut dyn Write) -> Result<Created, KindErr
             name: plan.name.clone(),
         })?
         .clone();
-    host::check_node_br_netfilter(&programs, &first)?;
+    run::check_node_br_netfilter(&programs, &first)?;
 
     let machine = programs.docker_output(&["exec", &first, "uname", "-m"])?;
     let arch = Arch::from_uname(&machine).ok_or_else(|| KindError::UnsupportedArch {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::error::KindError;
-use super::host::find_program;
+use super::host::{BR_NETFILTER_PATH, find_program};
 
 /// The programs `create` and `delete` run, found on PATH once.
 #[derive(Debug)]
@@ -236,5 +236,16 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Checks that `node` sees `br_netfilter`, which is what flanneld will see.
+pub(crate) fn check_node_br_netfilter(programs: &Programs, node: &str) -> Result<(), KindError> {
+    if programs.node_test(node, "-e", BR_NETFILTER_PATH)? {
+        Ok(())
+    } else {
+        Err(KindError::BrNetfilterMissingInNode {
+            node: node.to_string(),
+        })
     }
 }

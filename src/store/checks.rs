@@ -2,7 +2,7 @@
 
 use crate::checks::{CriterionResult, Verdict};
 
-use super::{LearnerId, Store, StoreError, now};
+use super::{LearnerId, Store, StoreError};
 
 /// A stored check run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,27 +36,24 @@ impl Store {
         learner: &LearnerId,
         verdict: &Verdict,
         content_digest: &str,
+        at: i64,
     ) -> Result<i64, StoreError> {
-        let criteria = serde_json::to_string(&verdict.criteria)
-            .map_err(|e| StoreError::Db(sqlx::Error::Encode(Box::new(e))))?;
+        let criteria = serde_json::to_string(&verdict.criteria).map_err(super::encode)?;
         let mut tx = self.pool.begin().await?;
-        let at = now();
-        super::learners::touch(&mut tx, learner).await?;
+        super::learners::touch(&mut tx, learner, at).await?;
         let id = sqlx::query(
             "INSERT INTO check_runs (learner_id, task_id, ran_at, score, max_score, passed, criteria, content_digest) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(learner.as_str())
         .bind(&verdict.task)
-        .bind(at)
-        .bind(i64::from(verdict.score))
-        .bind(i64::from(verdict.max_score))
-        .bind(verdict.passed)
-        .bind(criteria)
-        .bind(content_digest)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .bind(at);
+        let id = super::bind_score(id, verdict)
+            .bind(criteria)
+            .bind(content_digest)
+            .execute(&mut *tx)
+            .await?
+            .last_insert_rowid();
         tx.commit().await?;
         self.cache.invalidate(learner);
         Ok(id)
@@ -110,10 +107,10 @@ impl Store {
         &self,
         learner: &LearnerId,
         context: Option<&str>,
+        at: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let at = now();
-        super::learners::touch(&mut tx, learner).await?;
+        super::learners::touch(&mut tx, learner, at).await?;
         match context {
             Some(context) => {
                 sqlx::query(

@@ -1,10 +1,10 @@
 //! Practice exam attempts, their tasks and the learner's task views.
 
 use crate::checks::Verdict;
-use crate::exam::{ExamSnapshot, Status};
-use crate::timer::Timer;
+use crate::clock::Timer;
+use crate::exam::{ExamSnapshot, SetupState, Status};
 
-use super::{LearnerId, Store, StoreError};
+use super::{LearnerId, Store, StoreError, corrupt, encode};
 
 /// A stored exam attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +50,8 @@ pub struct ExamAttempt {
 pub struct ExamTask {
     /// Task id.
     pub task_id: String,
-    /// Position in the exam.
-    pub position: i64,
-    /// `pending`, `running`, `ok` or `failed`.
-    pub setup_state: String,
+    /// Where its setup stands.
+    pub setup_state: SetupState,
     /// What setup did, or why it failed.
     pub setup_detail: String,
     /// Flagged for review.
@@ -104,7 +102,7 @@ struct AttemptRow {
     id: i64,
     learner_id: String,
     exam_id: String,
-    status: String,
+    status: Status,
     definition: String,
     content_digest: String,
     graded_digest: Option<String>,
@@ -129,19 +127,10 @@ macro_rules! attempt_columns {
     };
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Db(sqlx::Error::Decode(what.to_string().into()))
-}
-
-fn encode(err: serde_json::Error) -> StoreError {
-    StoreError::Db(sqlx::Error::Encode(Box::new(err)))
-}
-
 impl TryFrom<AttemptRow> for ExamAttempt {
     type Error = StoreError;
 
     fn try_from(row: AttemptRow) -> Result<ExamAttempt, StoreError> {
-        let status = Status::parse(&row.status).ok_or_else(|| corrupt("exam attempt status"))?;
         let definition = serde_json::from_str(&row.definition)
             .map_err(|_| corrupt("exam attempt definition"))?;
         let timer = match (row.started_at, row.deadline_at) {
@@ -155,7 +144,7 @@ impl TryFrom<AttemptRow> for ExamAttempt {
             id: row.id,
             learner_id: row.learner_id,
             exam_id: row.exam_id,
-            status,
+            status: row.status,
             definition,
             content_digest: row.content_digest,
             graded_digest: row.graded_digest,
@@ -176,8 +165,7 @@ impl TryFrom<AttemptRow> for ExamAttempt {
 #[derive(sqlx::FromRow)]
 struct TaskRow {
     task_id: String,
-    position: i64,
-    setup_state: String,
+    setup_state: SetupState,
     setup_detail: String,
     flagged: bool,
     verdict: Option<String>,
@@ -196,7 +184,7 @@ impl Store {
     ) -> Result<(i64, bool), StoreError> {
         let json = serde_json::to_string(definition).map_err(encode)?;
         let mut tx = self.pool.begin().await?;
-        super::learners::touch(&mut tx, learner).await?;
+        super::learners::touch(&mut tx, learner, now).await?;
         let open: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM exam_attempts WHERE learner_id = ? AND exam_id = ? AND status <> 'graded' \
              ORDER BY id DESC LIMIT 1",
@@ -321,7 +309,7 @@ impl Store {
     /// The tasks of an attempt, in exam order.
     pub async fn exam_tasks(&self, attempt: i64) -> Result<Vec<ExamTask>, StoreError> {
         let rows = sqlx::query_as::<_, TaskRow>(
-            "SELECT task_id, position, setup_state, setup_detail, flagged, verdict, seconds_spent \
+            "SELECT task_id, setup_state, setup_detail, flagged, verdict, seconds_spent \
              FROM exam_attempt_tasks WHERE attempt_id = ? ORDER BY position",
         )
         .bind(attempt)
@@ -331,7 +319,6 @@ impl Store {
             .into_iter()
             .map(|row| ExamTask {
                 task_id: row.task_id,
-                position: row.position,
                 setup_state: row.setup_state,
                 setup_detail: row.setup_detail,
                 flagged: row.flagged,
@@ -347,7 +334,7 @@ impl Store {
         &self,
         attempt: i64,
         task: &str,
-        state: &str,
+        state: SetupState,
         detail: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -364,16 +351,17 @@ impl Store {
 
     /// Marks a failed task setup as running again, once: true for the one caller that wins.
     pub async fn claim_exam_setup(&self, attempt: i64, task: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE exam_attempt_tasks SET setup_state = 'running', setup_detail = 'setting up again' \
-             WHERE attempt_id = ? AND task_id = ? AND setup_state = 'failed'",
+        self.changed_one(
+            sqlx::query(
+                "UPDATE exam_attempt_tasks SET setup_state = ?, setup_detail = 'setting up again' \
+             WHERE attempt_id = ? AND task_id = ? AND setup_state = ?",
+            )
+            .bind(SetupState::Running)
+            .bind(attempt)
+            .bind(task)
+            .bind(SetupState::Failed),
         )
-        .bind(attempt)
-        .bind(task)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        .await
     }
 
     /// Gives a claimed grading back (`grading` to `running`) after it failed, so the next
@@ -390,17 +378,16 @@ impl Store {
 
     /// Starts the clock of a preparing attempt; false if it was not preparing.
     pub async fn start_exam_clock(&self, attempt: i64, timer: Timer) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE exam_attempts SET status = 'running', started_at = ?, deadline_at = ? \
+        self.changed_one(
+            sqlx::query(
+                "UPDATE exam_attempts SET status = 'running', started_at = ?, deadline_at = ? \
              WHERE id = ? AND status = 'preparing'",
+            )
+            .bind(timer.started_at)
+            .bind(timer.deadline_at)
+            .bind(attempt),
         )
-        .bind(timer.started_at)
-        .bind(timer.deadline_at)
-        .bind(attempt)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        .await
     }
 
     /// Sets a task's review flag while the attempt runs and its deadline has not passed.
@@ -411,7 +398,7 @@ impl Store {
         flagged: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
+        let query = sqlx::query(
             "UPDATE exam_attempt_tasks SET flagged = ? WHERE attempt_id = ? AND task_id = ? \
              AND EXISTS (SELECT 1 FROM exam_attempts a WHERE a.id = ? AND a.status = 'running' AND a.deadline_at >= ?)",
         )
@@ -419,11 +406,8 @@ impl Store {
         .bind(attempt)
         .bind(task)
         .bind(attempt)
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        .bind(now);
+        self.changed_one(query).await
     }
 
     /// Records that the learner opened a task at `at`.
@@ -460,19 +444,18 @@ impl Store {
         ended_at: i64,
         submitted: bool,
     ) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE exam_attempts SET status = 'grading', ended_at = ?, \
+        self.changed_one(
+            sqlx::query(
+                "UPDATE exam_attempts SET status = 'grading', ended_at = ?, \
              submitted_at = CASE WHEN ? THEN ? ELSE submitted_at END \
              WHERE id = ? AND status = 'running'",
+            )
+            .bind(ended_at)
+            .bind(submitted)
+            .bind(ended_at)
+            .bind(attempt),
         )
-        .bind(ended_at)
-        .bind(submitted)
-        .bind(ended_at)
-        .bind(attempt)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1)
+        .await
     }
 
     /// Stores the verdicts and totals of a grading attempt and marks it graded, in one
@@ -536,5 +519,51 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stored state reads back as itself, in the names the schema's CHECKs allow.
+    #[tokio::test]
+    async fn stored_states_round_trip() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        for (status, name) in [
+            (Status::Preparing, "preparing"),
+            (Status::Running, "running"),
+            (Status::Grading, "grading"),
+            (Status::Graded, "graded"),
+        ] {
+            let text: String = sqlx::query_scalar("SELECT ?")
+                .bind(status)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(text, name);
+            let back: Status = sqlx::query_scalar("SELECT ?")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(back, status);
+        }
+        for state in [
+            SetupState::Pending,
+            SetupState::Running,
+            SetupState::Ok,
+            SetupState::Failed,
+        ] {
+            let back: SetupState = sqlx::query_scalar("SELECT ?")
+                .bind(state.as_str())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(back, state);
+        }
+        let unknown: Result<Status, _> =
+            sqlx::query_scalar("SELECT 'paused'").fetch_one(&pool).await;
+        assert!(unknown.is_err(), "an unknown stored status is an error");
     }
 }

@@ -1,6 +1,6 @@
 //! Learners: a random id from a cookie and an optional display name.
 
-use super::{Store, StoreError, now};
+use super::{Store, StoreError};
 
 /// A learner id: 32 lowercase hex characters (128 random bits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -48,29 +48,13 @@ impl Store {
         )
     }
 
-    /// Creates the learner's row on their first write.
-    pub async fn ensure_learner(&self, id: &LearnerId) -> Result<(), StoreError> {
-        let at = now();
-        sqlx::query(
-            "INSERT INTO learners (id, created_at, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(id.as_str())
-        .bind(at)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
-        self.cache.invalidate(id);
-        Ok(())
-    }
-
     /// Sets or clears (`None`) the learner's display name.
     pub async fn set_display_name(
         &self,
         id: &LearnerId,
         name: Option<&str>,
+        at: i64,
     ) -> Result<(), StoreError> {
-        let at = now();
         sqlx::query(
             "INSERT INTO learners (id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
@@ -90,8 +74,8 @@ impl Store {
 pub(super) async fn touch(
     tx: &mut sqlx::SqliteConnection,
     learner: &LearnerId,
+    at: i64,
 ) -> Result<(), StoreError> {
-    let at = now();
     sqlx::query(
         "INSERT INTO learners (id, created_at, updated_at) VALUES (?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at",

@@ -1,25 +1,25 @@
 //! SQLite through sqlx: the one place with SQL. Writes commit before they return.
 
+mod cache;
 mod checks;
 mod exams;
 mod learners;
 mod practice;
 mod progress;
-mod snapshot;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use cache::LearnerSnapshot;
 pub use checks::CheckRun;
 pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask, Grading};
 pub use learners::{Learner, LearnerId};
 pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};
-pub use snapshot::LearnerSnapshot;
 
 /// The migrations under migrations/, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -80,7 +80,7 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
-    cache: std::sync::Arc<snapshot::SnapshotCache>,
+    cache: std::sync::Arc<cache::SnapshotCache>,
 }
 
 impl Store {
@@ -136,10 +136,30 @@ impl Store {
     }
 }
 
-/// Seconds since the Unix epoch.
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+/// A statement with its arguments, as sqlx builds it for SQLite.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// Binds a verdict's score, maximum and pass, in that order (they are stored side by side).
+fn bind_score<'q>(query: Query<'q>, verdict: &crate::checks::Verdict) -> Query<'q> {
+    query
+        .bind(i64::from(verdict.score))
+        .bind(i64::from(verdict.max_score))
+        .bind(verdict.passed)
+}
+
+impl Store {
+    /// Runs a conditional write; true when it changed exactly one row (the one caller that won).
+    async fn changed_one(&self, query: Query<'_>) -> Result<bool, StoreError> {
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+}
+
+/// A value that could not be turned into JSON for storage.
+fn encode(err: serde_json::Error) -> StoreError {
+    StoreError::Db(sqlx::Error::Encode(Box::new(err)))
+}
+
+/// A stored value that no longer reads back.
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Db(sqlx::Error::Decode(what.to_string().into()))
 }

@@ -1,6 +1,6 @@
 //! Timed practice attempts of single tasks.
 
-use crate::timer::Timer;
+use crate::clock::Timer;
 
 use super::{LearnerId, Store, StoreError};
 
@@ -85,7 +85,7 @@ impl Store {
         content_digest: &str,
     ) -> Result<PracticeAttempt, StoreError> {
         let mut tx = self.pool.begin().await?;
-        super::learners::touch(&mut tx, learner).await?;
+        super::learners::touch(&mut tx, learner, timer.started_at).await?;
         let open = open_attempt(&mut tx, learner, task).await?;
         if let Some(open) = open {
             tx.commit().await?;
@@ -130,22 +130,18 @@ impl Store {
         verdict: &crate::checks::Verdict,
         check_run: i64,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE practice_attempts SET finished_at = ?, score = ?, max_score = ?, passed = ?, check_run_id = ? \
              WHERE id = ? AND learner_id = ? AND finished_at IS NULL",
         )
-        .bind(finished_at)
-        .bind(i64::from(verdict.score))
-        .bind(i64::from(verdict.max_score))
-        .bind(verdict.passed)
-        .bind(check_run)
-        .bind(attempt)
-        .bind(learner.as_str())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        .bind(finished_at);
+        let query = super::bind_score(query, verdict)
+            .bind(check_run)
+            .bind(attempt)
+            .bind(learner.as_str());
+        let done = self.changed_one(query).await?;
         self.cache.invalidate(learner);
-        Ok(done == 1)
+        Ok(done)
     }
 
     /// The learner's attempts at a task, newest first.

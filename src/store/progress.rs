@@ -1,6 +1,6 @@
 //! Section progress and the best score per task.
 
-use super::{LearnerId, Store, StoreError, now};
+use super::{LearnerId, Store, StoreError};
 
 /// A section a learner marked done.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -34,10 +34,10 @@ impl Store {
         lesson: &str,
         section: &str,
         done: bool,
+        at: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let at = now();
-        super::learners::touch(&mut tx, learner).await?;
+        super::learners::touch(&mut tx, learner, at).await?;
         if done {
             sqlx::query(
                 "INSERT INTO section_progress (learner_id, lesson_id, section_id, done_at) \

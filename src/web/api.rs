@@ -8,12 +8,11 @@ use axum::http::header::CONTENT_DISPOSITION;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, AppError};
-use crate::progress::{LessonProgress, all_progress};
-use crate::state::AppState;
+use crate::service::progress::LessonProgress;
+use crate::store::LearnerId;
+use crate::web::error::{ApiError, AppError};
 use crate::web::identity::CurrentLearner;
-use crate::web::learner::clean_name;
-use crate::web::lesson;
+use crate::web::state::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -51,7 +50,7 @@ struct TaskEntry {
 
 /// `GET /api/v1/lessons`.
 pub async fn lessons(State(state): State<AppState>) -> Json<LessonsBody> {
-    let catalogue = &state.catalogue;
+    let catalogue = state.service.catalogue();
     let lessons = catalogue
         .lessons
         .iter()
@@ -91,20 +90,11 @@ pub struct ProgressBody {
     lessons: Vec<LessonProgress>,
 }
 
-async fn progress_body(
-    state: &AppState,
-    learner: &crate::store::LearnerId,
-) -> ApiResult<ProgressBody> {
-    let name = state
-        .store
-        .learner(learner)
-        .await?
-        .and_then(|l| l.display_name);
-    let done = state.store.sections_done(learner).await?;
-    let scores = state.store.best_scores(learner).await?;
+async fn progress_body(state: &AppState, learner: &LearnerId) -> ApiResult<ProgressBody> {
+    let progress = state.service.progress(learner).await?;
     Ok(ProgressBody {
-        display_name: name,
-        lessons: all_progress(&state.catalogue, &done, &scores),
+        display_name: progress.me.display_name.clone(),
+        lessons: progress.lessons,
     })
 }
 
@@ -133,11 +123,8 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let body = Export {
         format: "kubelab-progress/1",
-        exported_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-        content_digest: state.catalogue.digest.clone(),
+        exported_at: state.service.clock().now(),
+        content_digest: state.service.catalogue().digest.clone(),
         progress: progress_body(&state, &learner).await?,
     };
     let mut response = Json(body).into_response();
@@ -158,24 +145,18 @@ pub struct SectionState {
 
 async fn set_section(
     state: &AppState,
-    learner: &crate::store::LearnerId,
+    learner: &LearnerId,
     lesson_id: &str,
     section_id: &str,
     done: bool,
 ) -> ApiResult<Json<SectionState>> {
-    let lesson = lesson::find(state, lesson_id)?;
-    let section = lesson.section(section_id).ok_or_else(|| {
-        AppError::NotFound(format!(
-            "Lesson `{lesson_id}` has no section `{section_id}`."
-        ))
-    })?;
-    state
-        .store
-        .set_section_done(learner, &lesson.id, &section.id, done)
+    let (lesson, section) = state
+        .service
+        .mark_section(learner, lesson_id, section_id, done)
         .await?;
     Ok(Json(SectionState {
-        lesson: lesson.id.clone(),
-        section: section.id.clone(),
+        lesson,
+        section,
         done,
     }))
 }
@@ -216,12 +197,10 @@ pub async fn learner(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> ApiResult<Json<LearnerBody>> {
-    let name = state
-        .store
-        .learner(&learner)
-        .await?
-        .and_then(|l| l.display_name);
-    Ok(Json(LearnerBody { display_name: name }))
+    let me = state.service.learner(&learner).await?;
+    Ok(Json(LearnerBody {
+        display_name: me.display_name.clone(),
+    }))
 }
 
 /// `PUT /api/v1/learner`: sets or clears the display name.
@@ -230,11 +209,10 @@ pub async fn update_learner(
     CurrentLearner(learner): CurrentLearner,
     body: Result<Json<LearnerUpdate>, JsonRejection>,
 ) -> ApiResult<Json<LearnerBody>> {
-    let Json(body) = body.map_err(|e| AppError::rejected(e.status(), e.body_text()))?;
-    let name = clean_name(body.display_name.as_deref().unwrap_or(""))?;
-    state
-        .store
-        .set_display_name(&learner, name.as_deref())
+    let Json(body) = body.map_err(AppError::from_json)?;
+    let name = state
+        .service
+        .set_name(&learner, body.display_name.as_deref().unwrap_or(""))
         .await?;
     Ok(Json(LearnerBody { display_name: name }))
 }

@@ -2,12 +2,13 @@
 
 use askama::Template;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 
-use crate::error::AppResult;
-use crate::progress::all_progress;
-use crate::state::AppState;
+use crate::content::Exam;
+use crate::web::error::AppResult;
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
 
 /// A topic as the catalogue shows it.
 pub struct TopicCard {
@@ -46,25 +47,22 @@ pub struct DomainCard {
 /// The catalogue page.
 #[derive(Template)]
 #[template(path = "catalogue.html")]
-pub struct CataloguePage {
+pub struct CataloguePage<'a> {
     chrome: Chrome,
     exam: String,
     curriculum: String,
     domains: Vec<DomainCard>,
-    /// Practice exams: (id, title, minutes, tasks).
-    exams: Vec<(String, String, u32, usize)>,
+    /// Practice exams.
+    exams: &'a [Exam],
 }
 
 /// `GET /`.
 pub async fn show(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
-) -> AppResult<Page<CataloguePage>> {
-    let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&state, &me);
-    let (done, scores) = (&me.sections_done, &me.best_scores);
-    let catalogue = &state.catalogue;
-    let progress = all_progress(catalogue, done, scores);
+) -> AppResult<Response> {
+    let (chrome, progress) = Chrome::with_progress(&state, &learner).await?;
+    let catalogue = state.service.catalogue();
     let domains = catalogue
         .domains
         .iter()
@@ -78,7 +76,7 @@ pub async fn show(
                     title: topic.title.clone(),
                     lesson: topic.lesson.as_deref().and_then(|id| {
                         let lesson = catalogue.lesson(id)?;
-                        let p = progress.iter().find(|p| p.id == id)?;
+                        let p = progress.lesson(id)?;
                         Some(LessonCard {
                             id: lesson.id.clone(),
                             summary: lesson.summary.clone(),
@@ -101,12 +99,9 @@ pub async fn show(
         exam: catalogue.exam.clone(),
         curriculum: catalogue.curriculum.clone(),
         domains,
-        exams: catalogue
-            .exams
-            .iter()
-            .map(|e| (e.id.clone(), e.title.clone(), e.minutes, e.tasks.len()))
-            .collect(),
-    }))
+        exams: &catalogue.exams,
+    })
+    .into_response())
 }
 
-impl SizedPage for CataloguePage {}
+impl SizedPage for CataloguePage<'_> {}

@@ -1,25 +1,20 @@
 //! `/cluster`: the learner's cluster status, the contexts they may switch to, and how to
 //! create the lesson cluster; plus its JSON twin.
 
-use std::time::Duration;
-
 use askama::Template;
 use axum::Form;
 use axum::Json;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::ClusterStatus;
-use crate::error::{ApiError, AppError, AppResult};
-use crate::state::AppState;
-use crate::web::check::context_for;
+use crate::store::LearnerId;
+use crate::web::error::{ApiError, AppError, AppResult};
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
-
-/// How long `/cluster` and its API wait for a fresh status before showing the cached one.
-const FRESH_WAIT: Duration = Duration::from_secs(6);
+use crate::web::state::AppState;
 
 /// The cluster page.
 #[derive(Template)]
@@ -36,37 +31,27 @@ pub struct ClusterPage {
 
 impl SizedPage for ClusterPage {}
 
-async fn fresh(state: &AppState, context: &str) -> Option<ClusterStatus> {
-    let refresh = state.statuses.refresh(&state.clusters, context);
-    tokio::time::timeout(FRESH_WAIT, refresh).await.ok()
-}
-
 /// `GET /cluster`.
 pub async fn show(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
-    let me = state.store.snapshot(&learner).await?;
-    let context = context_for(&state, &me);
-    let status = match &context {
-        Ok(context) => fresh(&state, context).await,
-        Err(_) => None,
-    };
-    let mut chrome = Chrome::of(&state, &me);
-    if status.is_some() {
-        chrome.cluster = status.clone();
+    let view = state.service.cluster(&learner).await?;
+    let mut chrome = Chrome::load(&state, &learner).await?;
+    if view.status.is_some() {
+        chrome.cluster = view.status.clone();
     }
-    let (contexts, contexts_error) = match state.clusters.contexts() {
+    let (contexts, contexts_error) = match view.contexts {
         Ok(list) => (list, None),
-        Err(err) => (Vec::new(), Some(err.to_string())),
+        Err(err) => (Vec::new(), Some(err)),
     };
     Ok(Page(ClusterPage {
         chrome,
-        status,
+        status: view.status,
         contexts,
-        chosen: context.ok(),
-        default_context: state.clusters.default_context().ok(),
-        kubeconfig: state.clusters.source().describe(),
+        chosen: view.context.ok(),
+        default_context: view.default_context,
+        kubeconfig: view.kubeconfig,
         contexts_error,
     })
     .into_response())
@@ -79,42 +64,17 @@ pub struct ContextForm {
     pub context: String,
 }
 
-async fn choose(
-    state: &AppState,
-    learner: &crate::store::LearnerId,
-    context: &str,
-) -> AppResult<()> {
-    let context = context.trim();
-    if context.is_empty() {
-        state.store.set_learner_context(learner, None).await?;
-        return Ok(());
-    }
-    let known = state
-        .clusters
-        .contexts()
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    if !known.iter().any(|c| c == context) {
-        return Err(AppError::BadRequest(format!(
-            "`{context}` is not one of the contexts this server allows: {}",
-            known.join(", ")
-        )));
-    }
-    state
-        .store
-        .set_learner_context(learner, Some(context))
-        .await?;
-    Ok(())
-}
-
 /// `POST /cluster/context`.
 pub async fn set_context(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
     form: Result<Form<ContextForm>, FormRejection>,
 ) -> AppResult<Redirect> {
-    let Form(form) =
-        form.map_err(|e| AppError::rejected(e.status(), format!("Bad form: {}", e.body_text())))?;
-    choose(&state, &learner, &form.context).await?;
+    let Form(form) = form.map_err(AppError::from_form)?;
+    state
+        .service
+        .choose_context(&learner, &form.context)
+        .await?;
     Ok(Redirect::to("/cluster"))
 }
 
@@ -127,26 +87,26 @@ pub struct ClusterBody {
     problem: Option<String>,
 }
 
+async fn body(state: &AppState, learner: &LearnerId) -> Result<Json<ClusterBody>, ApiError> {
+    let view = state.service.cluster(learner).await?;
+    let (context, problem) = match view.context {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(e)),
+    };
+    Ok(Json(ClusterBody {
+        context,
+        contexts: view.contexts.unwrap_or_default(),
+        status: view.status,
+        problem,
+    }))
+}
+
 /// `GET /api/v1/cluster`: the learner's context, the allowed ones, and a fresh status.
 pub async fn api(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> Result<Json<ClusterBody>, ApiError> {
-    let me = state.store.snapshot(&learner).await?;
-    let (context, problem) = match context_for(&state, &me) {
-        Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    let status = match &context {
-        Some(c) => fresh(&state, c).await,
-        None => None,
-    };
-    Ok(Json(ClusterBody {
-        context,
-        contexts: state.clusters.contexts().unwrap_or_default(),
-        status,
-        problem,
-    }))
+    body(&state, &learner).await
 }
 
 /// `PUT /api/v1/cluster/context` body.
@@ -160,9 +120,12 @@ pub struct ContextBody {
 pub async fn api_set_context(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
-    body: Result<Json<ContextBody>, axum::extract::rejection::JsonRejection>,
+    payload: Result<Json<ContextBody>, JsonRejection>,
 ) -> Result<Json<ClusterBody>, ApiError> {
-    let Json(body) = body.map_err(|e| AppError::rejected(e.status(), e.body_text()))?;
-    choose(&state, &learner, body.context.as_deref().unwrap_or("")).await?;
-    api(State(state), CurrentLearner(learner)).await
+    let Json(request) = payload.map_err(AppError::from_json)?;
+    state
+        .service
+        .choose_context(&learner, request.context.as_deref().unwrap_or(""))
+        .await?;
+    body(&state, &learner).await
 }

@@ -9,14 +9,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::checks::CriterionResult;
-use crate::error::{ApiError, AppError};
-use crate::exam::{self, Phase, Status, TaskRecord};
-use crate::proctor::{self, Ending};
-use crate::state::AppState;
-use crate::store::ExamAttempt;
-use crate::timer::now;
-use crate::web::exams::{current, find_exam, flag, own_attempt};
+use crate::exam::{Phase, Status};
+use crate::service::{AttemptView, ExamReport};
+use crate::web::error::{ApiError, AppError};
 use crate::web::identity::CurrentLearner;
+use crate::web::state::AppState;
 
 /// `POST /api/v1/exams/{exam}/attempts` body; `{}` takes the defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -34,7 +31,8 @@ pub struct TaskState {
     title: String,
     context: String,
     max_score: u32,
-    setup: String,
+    /// `pending`, `running`, `ok` or `failed`.
+    setup: &'static str,
     setup_detail: String,
     flagged: bool,
 }
@@ -62,43 +60,45 @@ pub struct AttemptBody {
     report_url: Option<String>,
 }
 
-async fn body(state: &AppState, attempt: &ExamAttempt) -> Result<AttemptBody, ApiError> {
-    let stored = state.store.exam_tasks(attempt.id).await?;
-    let (remaining, notice) = match Phase::at(attempt.status, attempt.timer, now()) {
-        Phase::Running { remaining, notice } => (Some(remaining), notice),
-        _ => (None, false),
-    };
-    Ok(AttemptBody {
-        id: attempt.id,
-        exam: attempt.exam_id.clone(),
-        status: attempt.status.public(),
-        grading: attempt.status == Status::Grading,
-        created_at: attempt.created_at,
-        started_at: attempt.timer.map(|t| t.started_at),
-        deadline_at: attempt.timer.map(|t| t.deadline_at),
-        remaining_seconds: remaining,
-        notice,
-        tasks: attempt
-            .definition
-            .tasks
-            .iter()
-            .map(|t| {
-                let row = stored.iter().find(|s| s.task_id == t.task);
-                TaskState {
-                    task: t.task.clone(),
-                    title: t.title.clone(),
-                    context: t.context.clone(),
-                    max_score: t.max_points,
-                    setup: row.map(|r| r.setup_state.clone()).unwrap_or_default(),
-                    setup_detail: row.map(|r| r.setup_detail.clone()).unwrap_or_default(),
-                    flagged: row.is_some_and(|r| r.flagged),
-                }
-            })
-            .collect(),
-        url: format!("/exams/attempts/{}", attempt.id),
-        report_url: (attempt.status == Status::Graded)
-            .then(|| format!("/exams/attempts/{}/report", attempt.id)),
-    })
+impl AttemptBody {
+    fn of(view: &AttemptView) -> AttemptBody {
+        let attempt = &view.attempt;
+        let (remaining, notice) = match view.phase {
+            Phase::Running { remaining, notice } => (Some(remaining), notice),
+            _ => (None, false),
+        };
+        AttemptBody {
+            id: attempt.id,
+            exam: attempt.exam_id.clone(),
+            status: attempt.status.public(),
+            grading: attempt.status == Status::Grading,
+            created_at: attempt.created_at,
+            started_at: attempt.timer.map(|t| t.started_at),
+            deadline_at: attempt.timer.map(|t| t.deadline_at),
+            remaining_seconds: remaining,
+            notice,
+            tasks: attempt
+                .definition
+                .tasks
+                .iter()
+                .map(|t| {
+                    let row = view.task(&t.task);
+                    TaskState {
+                        task: t.task.clone(),
+                        title: t.title.clone(),
+                        context: t.context.clone(),
+                        max_score: t.max_points,
+                        setup: row.map(|r| r.setup_state.as_str()).unwrap_or_default(),
+                        setup_detail: row.map(|r| r.setup_detail.clone()).unwrap_or_default(),
+                        flagged: row.is_some_and(|r| r.flagged),
+                    }
+                })
+                .collect(),
+            url: format!("/exams/attempts/{}", attempt.id),
+            report_url: (attempt.status == Status::Graded)
+                .then(|| format!("/exams/attempts/{}/report", attempt.id)),
+        }
+    }
 }
 
 /// `POST /api/v1/exams/{exam}/attempts`: starts an attempt (or returns the unfinished one).
@@ -112,17 +112,15 @@ pub async fn start(
         Ok(Json(body)) => body,
         // No body at all takes the defaults too.
         Err(JsonRejection::MissingJsonContentType(_)) => StartBody::default(),
-        Err(e) => return Err(AppError::rejected(e.status(), e.body_text()).into()),
+        Err(e) => return Err(AppError::from_json(e).into()),
     };
-    let exam = find_exam(&state, &id)?;
-    let (attempt_id, created) = proctor::start(&state, &l, exam, &request.contexts).await?;
-    let attempt = own_attempt(&state, &l, &attempt_id.to_string()).await?;
+    let (view, created) = state.service.start_exam(&l, &id, &request.contexts).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(body(&state, &attempt).await?)))
+    Ok((status, Json(AttemptBody::of(&view))))
 }
 
 /// `GET /api/v1/exam-attempts/{id}`: answers at once; while grading runs it says so.
@@ -131,8 +129,8 @@ pub async fn get(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<AttemptBody>, ApiError> {
-    let attempt = current(&state, own_attempt(&state, &l, &id).await?, false).await?;
-    Ok(Json(body(&state, &attempt).await?))
+    let view = state.service.attempt(&l, &id, false).await?;
+    Ok(Json(AttemptBody::of(&view)))
 }
 
 /// `POST /api/v1/exam-attempts/{id}/submit`: returns once grading is done.
@@ -141,9 +139,7 @@ pub async fn submit(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<AttemptBody>, ApiError> {
-    let attempt = own_attempt(&state, &l, &id).await?;
-    let graded = proctor::grade(&state, attempt.id, Ending::Submitted).await?;
-    Ok(Json(body(&state, &graded).await?))
+    Ok(Json(AttemptBody::of(&state.service.submit(&l, &id).await?)))
 }
 
 /// `POST /api/v1/exam-attempts/{id}/regrade`: re-checks tasks with unjudged criteria.
@@ -152,9 +148,7 @@ pub async fn regrade(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<ReportBody>, ApiError> {
-    let attempt = own_attempt(&state, &l, &id).await?;
-    let attempt = proctor::regrade(&state, &l, attempt.id).await?;
-    report_body(&state, &attempt).await
+    Ok(Json(ReportBody::of(&state.service.regrade(&l, &id).await?)))
 }
 
 /// `{"flagged": bool}`.
@@ -171,10 +165,9 @@ pub async fn put_flag(
     CurrentLearner(l): CurrentLearner,
     payload: Result<Json<FlagBody>, JsonRejection>,
 ) -> Result<Json<AttemptBody>, ApiError> {
-    let Json(request) = payload.map_err(|e| AppError::rejected(e.status(), e.body_text()))?;
-    let attempt = own_attempt(&state, &l, &id).await?;
-    flag(&state, &attempt, &task, request.flagged).await?;
-    Ok(Json(body(&state, &attempt).await?))
+    let Json(request) = payload.map_err(AppError::from_json)?;
+    let view = state.service.flag(&l, &id, &task, request.flagged).await?;
+    Ok(Json(AttemptBody::of(&view)))
 }
 
 /// `POST /api/v1/exam-attempts/{id}/tasks/{task}/setup`: retries a setup while running.
@@ -183,9 +176,8 @@ pub async fn retry_setup(
     Path((id, task)): Path<(String, String)>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<AttemptBody>, ApiError> {
-    let attempt = own_attempt(&state, &l, &id).await?;
-    proctor::retry_setup(&state, &attempt, &task).await?;
-    Ok(Json(body(&state, &attempt).await?))
+    let view = state.service.retry_setup(&l, &id, &task).await?;
+    Ok(Json(AttemptBody::of(&view)))
 }
 
 /// One task of the report.
@@ -221,56 +213,47 @@ pub struct ReportBody {
     tasks: Vec<ReportTask>,
 }
 
-async fn report_body(
-    state: &AppState,
-    attempt: &ExamAttempt,
-) -> Result<Json<ReportBody>, ApiError> {
-    let stored = state.store.exam_tasks(attempt.id).await?;
-    let tasks: Vec<ReportTask> = attempt
-        .definition
-        .tasks
-        .iter()
-        .map(|t| {
-            let row = stored.iter().find(|s| s.task_id == t.task);
-            let verdict = row.and_then(|r| r.verdict.as_ref());
-            ReportTask {
-                task: t.task.clone(),
-                title: t.title.clone(),
-                context: t.context.clone(),
-                score: verdict.map(|v| v.score).unwrap_or(0),
-                max_score: verdict.map(|v| v.max_score).unwrap_or(t.max_points),
-                seconds_spent: row.and_then(|r| r.seconds_spent).unwrap_or(0),
-                flagged: row.is_some_and(|r| r.flagged),
-                criteria: verdict.map(|v| v.criteria.clone()).unwrap_or_default(),
-            }
-        })
-        .collect();
-    let records: Vec<TaskRecord> = tasks
-        .iter()
-        .map(|t| TaskRecord {
-            task: t.task.clone(),
-            score: t.score,
-            max: t.max_score,
-        })
-        .collect();
-    let total = exam::total(&records, attempt.definition.pass_mark);
-    Ok(Json(ReportBody {
-        id: attempt.id,
-        exam: attempt.exam_id.clone(),
-        score: total.score,
-        max_score: total.max,
-        percent: total.percent(),
-        pass_mark: attempt.definition.pass_mark,
-        passed: total.passed,
-        submitted_at: attempt.submitted_at,
-        ended_at: attempt.ended_at,
-        graded_at: attempt.graded_at,
-        graded_late: attempt.late_reason.is_some(),
-        late_reason: attempt.late_reason.clone(),
-        regraded_at: attempt.regraded_at,
-        content_digest: attempt.content_digest.clone(),
-        tasks,
-    }))
+impl ReportBody {
+    fn of(report: &ExamReport) -> ReportBody {
+        let attempt = &report.attempt;
+        ReportBody {
+            id: attempt.id,
+            exam: attempt.exam_id.clone(),
+            score: report.score.score,
+            max_score: report.score.max,
+            percent: report.score.percent(),
+            pass_mark: attempt.definition.pass_mark,
+            passed: report.score.passed,
+            submitted_at: attempt.submitted_at,
+            ended_at: attempt.ended_at,
+            graded_at: attempt.graded_at,
+            graded_late: attempt.late_reason.is_some(),
+            late_reason: attempt.late_reason.clone(),
+            regraded_at: attempt.regraded_at,
+            content_digest: attempt.content_digest.clone(),
+            tasks: report
+                .tasks
+                .iter()
+                .map(|t| {
+                    let record = t.record();
+                    ReportTask {
+                        task: t.task.task.clone(),
+                        title: t.task.title.clone(),
+                        context: t.task.context.clone(),
+                        score: record.score,
+                        max_score: record.max,
+                        seconds_spent: t.seconds_spent,
+                        flagged: t.flagged,
+                        criteria: t
+                            .verdict
+                            .as_ref()
+                            .map(|v| v.criteria.clone())
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `GET /api/v1/exam-attempts/{id}/report`: 409 until graded.
@@ -279,14 +262,7 @@ pub async fn report(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<ReportBody>, ApiError> {
-    let attempt = current(&state, own_attempt(&state, &l, &id).await?, false).await?;
-    if attempt.status != Status::Graded {
-        return Err(AppError::Conflict(format!(
-            "Exam attempt {} is not graded yet: it is {}.",
-            attempt.id,
-            attempt.status.public()
-        ))
-        .into());
-    }
-    report_body(&state, &attempt).await
+    Ok(Json(ReportBody::of(
+        &state.service.report(&l, &id, false).await?,
+    )))
 }

@@ -6,9 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
-use crate::web::lesson;
+use crate::web::error::{AppError, AppResult};
+use crate::web::state::AppState;
 
 /// CSS, JS, icons and vendored libraries, compiled into the binary.
 #[derive(RustEmbed)]
@@ -21,7 +20,7 @@ pub async fn lesson_file(
     State(state): State<AppState>,
     Path((lesson_id, name)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let lesson = lesson::find(&state, &lesson_id)?;
+    let lesson = state.service.lesson(&lesson_id)?;
     let bytes = lesson
         .files
         .get(&name)
@@ -71,7 +70,7 @@ pub async fn asset(
                     HeaderValue::from_static("public, max-age=300"),
                 ),
             ],
-            state.catalogue.highlight_css.clone(),
+            state.service.catalogue().highlight_css.clone(),
         )
             .into_response());
     }

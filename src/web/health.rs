@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// `GET /healthz`.
 pub async fn check(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
+    match state.service.healthy().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Err(err) => {
             tracing::warn!(error = %err, "health check failed");

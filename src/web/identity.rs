@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
 use crate::store::LearnerId;
+use crate::web::error::AppError;
 
 /// Name of the learner cookie.
 pub const COOKIE_NAME: &str = "kubelab_learner";

@@ -7,14 +7,20 @@ use axum::extract::rejection::FormRejection;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::error::{AppError, AppResult};
-use crate::progress::all_progress;
-use crate::state::AppState;
+use crate::web::error::{AppError, AppResult};
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
 
-/// Longest display name accepted, in characters.
-pub const MAX_NAME_CHARS: usize = 60;
+/// A task's line on the learner page.
+pub struct TaskLine {
+    /// Task title.
+    pub title: String,
+    /// Best score, if checked.
+    pub best: Option<i64>,
+    /// Points available.
+    pub max: u32,
+}
 
 /// A lesson's line on the learner page.
 pub struct LessonLine {
@@ -26,8 +32,8 @@ pub struct LessonLine {
     pub done: usize,
     /// Sections in all.
     pub total: usize,
-    /// (task title, best, max) per task.
-    pub tasks: Vec<(String, Option<i64>, u32)>,
+    /// Per task.
+    pub tasks: Vec<TaskLine>,
 }
 
 /// The learner page.
@@ -46,12 +52,11 @@ pub async fn show(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
-    let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&state, &me);
-    let (done, scores) = (&me.sections_done, &me.best_scores);
-    let catalogue = &state.catalogue;
-    let lessons = all_progress(catalogue, done, scores)
-        .into_iter()
+    let (chrome, progress) = Chrome::with_progress(&state, &learner).await?;
+    let catalogue = state.service.catalogue();
+    let lessons = progress
+        .lessons
+        .iter()
         .filter_map(|p| {
             let lesson = catalogue.lesson(&p.id)?;
             Some(LessonLine {
@@ -63,8 +68,11 @@ pub async fn show(
                     .tasks
                     .iter()
                     .filter_map(|t| {
-                        let task = catalogue.task(&t.id)?;
-                        Some((task.title.clone(), t.best_score, t.max_score))
+                        Some(TaskLine {
+                            title: catalogue.task(&t.id)?.title.clone(),
+                            best: t.best_score,
+                            max: t.max_score,
+                        })
                     })
                     .collect(),
             })
@@ -85,50 +93,13 @@ pub struct NameForm {
     pub display_name: String,
 }
 
-/// Trims a display name and checks it; `None` means "clear the name".
-pub fn clean_name(raw: &str) -> Result<Option<String>, AppError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Ok(None);
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::BadRequest(format!(
-            "A display name has at most {MAX_NAME_CHARS} characters."
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::BadRequest(
-            "A display name cannot contain control characters.".into(),
-        ));
-    }
-    Ok(Some(name.to_string()))
-}
-
 /// `POST /me/name`.
 pub async fn set_name(
     State(state): State<AppState>,
     CurrentLearner(learner): CurrentLearner,
     form: Result<Form<NameForm>, FormRejection>,
 ) -> AppResult<Redirect> {
-    let Form(form) =
-        form.map_err(|e| AppError::rejected(e.status(), format!("Bad form: {}", e.body_text())))?;
-    let name = clean_name(&form.display_name)?;
-    state
-        .store
-        .set_display_name(&learner, name.as_deref())
-        .await?;
+    let Form(form) = form.map_err(AppError::from_form)?;
+    state.service.set_name(&learner, &form.display_name).await?;
     Ok(Redirect::to("/me"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(clean_name("  Ada ").unwrap(), Some("Ada".to_string()));
-        assert_eq!(clean_name("   ").unwrap(), None);
-        assert!(clean_name(&"x".repeat(61)).is_err());
-        assert!(clean_name("a\u{7}b").is_err());
-    }
 }

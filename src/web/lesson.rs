@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use crate::content::{Lesson, TaskStyle};
-use crate::error::{AppError, AppResult};
-use crate::progress::lesson_progress;
-use crate::state::AppState;
+use crate::web::error::{AppError, AppResult};
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
 
 /// A section with its done state.
 pub struct SectionView<'a> {
@@ -59,25 +58,18 @@ pub struct LessonPage<'a> {
     exams: Vec<&'a crate::content::Exam>,
 }
 
-/// Finds a lesson or answers 404.
-pub fn find<'a>(state: &'a AppState, id: &str) -> AppResult<&'a Lesson> {
-    state
-        .catalogue
-        .lesson(id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no lesson `{id}`.")))
-}
-
 /// `GET /lessons/{lesson}`.
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
-    let lesson = find(&state, &id)?;
-    let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&state, &me);
-    let (done, scores) = (&me.sections_done, &me.best_scores);
-    let progress = lesson_progress(&state.catalogue, lesson, done, scores);
+    let lesson = state.service.lesson(&id)?;
+    let (chrome, all) = Chrome::with_progress(&state, &learner).await?;
+    let catalogue = state.service.catalogue();
+    let progress = all
+        .lesson(&lesson.id)
+        .ok_or_else(|| AppError::Internal(format!("no progress for lesson `{id}`")))?;
     let sections = lesson
         .sections
         .iter()
@@ -90,8 +82,7 @@ pub async fn show(
             number: index + 1,
         })
         .collect();
-    let tasks: Vec<TaskCard<'_>> = state
-        .catalogue
+    let tasks: Vec<TaskCard<'_>> = catalogue
         .lesson_tasks(lesson)
         .map(|task| TaskCard {
             id: &task.id,
@@ -110,7 +101,7 @@ pub async fn show(
         tasks,
         done_count: progress.sections_done(),
         total_minutes,
-        exams: state.catalogue.lesson_exams(&lesson.id).collect(),
+        exams: catalogue.lesson_exams(&lesson.id).collect(),
     })
     .into_response())
 }
@@ -129,22 +120,12 @@ pub async fn mark(
     CurrentLearner(learner): CurrentLearner,
     form: Result<Form<DoneForm>, FormRejection>,
 ) -> AppResult<Redirect> {
-    let Form(form) =
-        form.map_err(|e| AppError::rejected(e.status(), format!("Bad form: {}", e.body_text())))?;
-    let lesson = find(&state, &lesson_id)?;
-    let section = lesson.section(&section_id).ok_or_else(|| {
-        AppError::NotFound(format!(
-            "Lesson `{lesson_id}` has no section `{section_id}`."
-        ))
-    })?;
-    state
-        .store
-        .set_section_done(&learner, &lesson.id, &section.id, form.done)
+    let Form(form) = form.map_err(AppError::from_form)?;
+    let (lesson, section) = state
+        .service
+        .mark_section(&learner, &lesson_id, &section_id, form.done)
         .await?;
-    Ok(Redirect::to(&format!(
-        "/lessons/{}#{}",
-        lesson.id, section.id
-    )))
+    Ok(Redirect::to(&format!("/lessons/{lesson}#{section}")))
 }
 
 impl SizedPage for LessonPage<'_> {

@@ -4,6 +4,7 @@ mod api;
 mod catalogue;
 mod check;
 mod cluster;
+pub mod error;
 mod exam_api;
 mod exams;
 mod files;
@@ -15,8 +16,10 @@ mod live;
 mod page;
 mod practice;
 pub mod security;
+mod server;
 mod setup;
-pub mod task;
+mod state;
+mod task;
 
 use std::any::Any;
 
@@ -29,8 +32,10 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::error::{ApiError, AppError};
-use crate::state::AppState;
+pub use server::serve;
+pub use state::{AllowedHosts, AppState};
+
+use error::{ApiError, AppError};
 
 /// Largest request body accepted; every form and JSON body kubelab takes is tiny.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -4,9 +4,10 @@ use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::cluster::ClusterStatus;
-use crate::error::AppError;
-use crate::state::AppState;
-use crate::store::LearnerSnapshot;
+use crate::service::LearnerProgress;
+use crate::store::{LearnerId, LearnerSnapshot};
+use crate::web::error::{AppError, AppResult};
+use crate::web::state::AppState;
 
 /// A page to render; render failures become the error page.
 pub struct Page<T>(pub T);
@@ -45,15 +46,27 @@ impl Chrome {
     /// The header data: the learner's name and the cached status of their cluster. Never
     /// waits for the cluster: a stale status is refreshed in the background.
     pub fn of(state: &AppState, snapshot: &LearnerSnapshot) -> Chrome {
-        let context = crate::web::check::context_for(state, snapshot).ok();
-        let cluster = context
-            .as_deref()
-            .and_then(|c| state.statuses.peek(&state.clusters, c));
+        let badge = state.service.badge(snapshot);
         Chrome {
             learner_name: snapshot.display_name.clone(),
-            context,
-            cluster,
+            context: badge.context,
+            cluster: badge.status,
         }
+    }
+
+    /// The header data for a learner, read from the store (or its cache).
+    pub async fn load(state: &AppState, learner: &LearnerId) -> AppResult<Chrome> {
+        let me = state.service.learner(learner).await?;
+        Ok(Chrome::of(state, &me))
+    }
+
+    /// The learner's progress in every lesson with the header data, for the pages built on it.
+    pub async fn with_progress(
+        state: &AppState,
+        learner: &LearnerId,
+    ) -> AppResult<(Chrome, LearnerProgress)> {
+        let progress = state.service.progress(learner).await?;
+        Ok((Chrome::of(state, &progress.me), progress))
     }
 
     /// The header's cluster line.

@@ -7,8 +7,8 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::{ApiError, AppError};
-use crate::state::AppState;
+use crate::web::error::{ApiError, AppError};
+use crate::web::state::AppState;
 
 /// No inline scripts or styles, no eval, no framing, nothing loaded from elsewhere.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";

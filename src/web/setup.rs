@@ -6,13 +6,21 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::content::Task;
-use crate::error::{ApiError, AppResult};
-use crate::setup::{self, Outcome};
-use crate::state::AppState;
+use crate::service::steps::{describe, destructive};
+use crate::service::{Action, Outcome};
 use crate::store::LearnerId;
-use crate::web::check::{context_for, find_task};
+use crate::web::error::{ApiError, AppResult};
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
+
+/// A step as the confirmation page lists it.
+pub struct PlannedStep {
+    /// The step in words.
+    pub text: String,
+    /// Whether it deletes or breaks something.
+    pub destructive: bool,
+}
 
 /// The confirmation page, and the result page after the action ran.
 #[derive(Template)]
@@ -22,80 +30,42 @@ pub struct ActionPage<'a> {
     task: &'a Task,
     action: &'static str,
     context: String,
-    steps: Vec<(String, bool)>,
+    steps: Vec<PlannedStep>,
     outcome: Option<Outcome>,
 }
 
 impl SizedPage for ActionPage<'_> {}
 
-fn steps_of<'a>(task: &'a Task, action: &str) -> &'a [crate::content::Step] {
-    if action == "setup" {
-        &task.setup
-    } else {
-        &task.cleanup
-    }
-}
-
-async fn perform(
-    state: &AppState,
-    learner: &LearnerId,
-    task: &Task,
-    action: &'static str,
-) -> AppResult<(String, Outcome)> {
-    crate::web::exams::closed_by_exam(state, learner, &task.id).await?;
-    let me = state.store.snapshot(learner).await?;
-    let context =
-        context_for(state, &me).map_err(|e| crate::error::AppError::BadRequest(e.to_string()))?;
-    let outcome = match state.clusters.connect(&context).await {
-        Ok(conn) if action == "setup" => {
-            setup::setup(&conn, &state.setup, &state.catalogue, task).await
-        }
-        Ok(conn) => setup::reset(&conn, &state.setup, &state.catalogue, task).await,
-        Err(err) => Outcome {
-            task: task.id.clone(),
-            action,
-            ok: false,
-            steps: vec![setup::StepReport {
-                step: "connect".into(),
-                ok: false,
-                detail: err.to_string(),
-            }],
-        },
-    };
-    Ok((context, outcome))
-}
-
 async fn page(
     state: &AppState,
     learner: &LearnerId,
     id: &str,
-    action: &'static str,
+    action: Action,
     run: bool,
 ) -> AppResult<Response> {
-    let task = find_task(state, id)?;
-    let me = state.store.snapshot(learner).await?;
-    let chrome = Chrome::of(state, &me);
-    let (context, outcome) = if run {
-        let (context, outcome) = perform(state, learner, task, action).await?;
-        (context, Some(outcome))
+    let task = state.service.task(id)?;
+    let outcome = if run {
+        Some(state.service.run_steps(learner, id, action).await?)
     } else {
-        (
-            chrome
-                .context
-                .clone()
-                .unwrap_or_else(|| "(no cluster configured)".to_string()),
-            None,
-        )
+        None
     };
-    let steps = steps_of(task, action)
+    let chrome = Chrome::load(state, learner).await?;
+    let steps = action
+        .steps(task)
         .iter()
-        .map(|s| (setup::describe(s), setup::destructive(s)))
+        .map(|s| PlannedStep {
+            text: describe(s),
+            destructive: destructive(s),
+        })
         .collect();
     Ok(Page(ActionPage {
+        context: chrome
+            .context
+            .clone()
+            .unwrap_or_else(|| "(no cluster configured)".to_string()),
         chrome,
         task,
-        action,
-        context,
+        action: action.as_str(),
         steps,
         outcome,
     })
@@ -108,7 +78,7 @@ pub async fn confirm_setup(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    page(&state, &l, &id, "setup", false).await
+    page(&state, &l, &id, Action::Setup, false).await
 }
 
 /// `POST /tasks/{task}/setup`.
@@ -117,7 +87,7 @@ pub async fn run_setup(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    page(&state, &l, &id, "setup", true).await
+    page(&state, &l, &id, Action::Setup, true).await
 }
 
 /// `GET /tasks/{task}/reset`.
@@ -126,7 +96,7 @@ pub async fn confirm_reset(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    page(&state, &l, &id, "reset", false).await
+    page(&state, &l, &id, Action::Reset, false).await
 }
 
 /// `POST /tasks/{task}/reset`.
@@ -135,7 +105,7 @@ pub async fn run_reset(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> AppResult<Response> {
-    page(&state, &l, &id, "reset", true).await
+    page(&state, &l, &id, Action::Reset, true).await
 }
 
 /// `POST /api/v1/tasks/{task}/setup`.
@@ -144,8 +114,7 @@ pub async fn api_setup(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<Outcome>, ApiError> {
-    let task = find_task(&state, &id)?;
-    Ok(Json(perform(&state, &l, task, "setup").await?.1))
+    Ok(Json(state.service.run_steps(&l, &id, Action::Setup).await?))
 }
 
 /// `POST /api/v1/tasks/{task}/reset`.
@@ -154,6 +123,5 @@ pub async fn api_reset(
     Path(id): Path<String>,
     CurrentLearner(l): CurrentLearner,
 ) -> Result<Json<Outcome>, ApiError> {
-    let task = find_task(&state, &id)?;
-    Ok(Json(perform(&state, &l, task, "reset").await?.1))
+    Ok(Json(state.service.run_steps(&l, &id, Action::Reset).await?))
 }

@@ -5,16 +5,16 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use crate::checks::{Criterion, Verdict};
+use crate::clock::{Precision, mm_ss, utc};
 use crate::cluster::ClusterStatus;
 use crate::cluster::status::Cni;
-use crate::content::{CniRequirement, Lesson, Task, TaskStyle, conflicts};
-use crate::error::{AppError, AppResult};
-use crate::progress::lesson_progress;
-use crate::state::AppState;
-use crate::store::{CheckRun, PracticeAttempt};
-use crate::timer::clock;
+use crate::content::{CniRequirement, Lesson, Task, TaskStyle};
+use crate::service::{PracticeBoard, SharedTask};
+use crate::store::CheckRun;
+use crate::web::error::AppResult;
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
 
 /// The task page.
 #[derive(Template)]
@@ -31,8 +31,8 @@ pub struct TaskPage<'a> {
     runs: i64,
     previous: Option<&'a Task>,
     next: Option<&'a Task>,
-    /// Other tasks of the lesson that claim the same objects or the CNI: (task, what).
-    shares: Vec<(&'a Task, String)>,
+    /// Other tasks of the lesson that claim the same objects or the CNI.
+    shares: Vec<SharedTask<'a>>,
     /// The learner's latest check of this task.
     last: Option<VerdictView>,
     /// Why the learner's cluster cannot host this task, if it cannot.
@@ -45,53 +45,77 @@ pub struct TaskPage<'a> {
     in_exam: Option<i64>,
 }
 
+/// The running timed attempt.
+pub struct OpenPractice {
+    /// Deadline, seconds since the epoch (for the countdown script).
+    pub deadline_at: i64,
+    /// Time left, mm:ss.
+    pub remaining: String,
+    /// Past the budget.
+    pub overtime: bool,
+    /// Whether the setup at start succeeded.
+    pub setup_ok: bool,
+    /// What the setup did.
+    pub setup_detail: String,
+}
+
+/// A finished timed attempt.
+pub struct PracticeRow {
+    /// When it started.
+    pub started: String,
+    /// Time used, mm:ss.
+    pub used: String,
+    /// Finished over the budget.
+    pub over_budget: bool,
+    /// `score/max`, or `-`.
+    pub score: String,
+}
+
 /// The timed-practice box of a task page.
 pub struct PracticeView {
-    /// The running attempt: (deadline, remaining as mm:ss, over time?, setup ok?, setup detail).
-    pub open: Option<(i64, String, bool, bool, String)>,
-    /// Finished attempts: (started, time used mm:ss, over budget?, score).
-    pub history: Vec<(String, String, bool, String)>,
+    /// The running attempt.
+    pub open: Option<OpenPractice>,
+    /// Finished attempts, newest first.
+    pub history: Vec<PracticeRow>,
     /// Best score over the attempts.
     pub best: Option<i64>,
 }
 
 impl PracticeView {
-    /// Builds the box from stored attempts at `now`.
-    pub fn of(attempts: &[PracticeAttempt], now: i64) -> PracticeView {
-        let open = attempts.iter().find(|a| a.finished_at.is_none()).map(|a| {
+    /// Builds the box from the learner's attempts.
+    pub fn of(board: &PracticeBoard) -> PracticeView {
+        let now = board.now;
+        let open = board.open().map(|a| {
             let timer = a.timer();
-            (
-                a.deadline_at,
-                clock(timer.remaining(now)),
-                timer.overtime(now),
-                a.setup_ok,
-                a.setup_detail.clone(),
-            )
+            OpenPractice {
+                deadline_at: a.deadline_at,
+                remaining: mm_ss(timer.remaining(now)),
+                overtime: timer.overtime(now),
+                setup_ok: a.setup_ok,
+                setup_detail: a.setup_detail.clone(),
+            }
         });
-        let history = attempts
+        let history = board
+            .history
             .iter()
             .filter_map(|a| {
                 let finished = a.finished_at?;
                 let timer = a.timer();
-                let started = k8s_openapi::jiff::Timestamp::from_second(a.started_at)
-                    .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-                    .unwrap_or_default();
-                let score = match (a.score, a.max_score) {
-                    (Some(s), Some(m)) => format!("{s}/{m}"),
-                    _ => "-".to_string(),
-                };
-                Some((
-                    started,
-                    clock(timer.used(finished)),
-                    timer.overtime(finished),
-                    score,
-                ))
+                Some(PracticeRow {
+                    started: utc(a.started_at, Precision::Minute),
+                    used: mm_ss(timer.used(finished)),
+                    over_budget: timer.overtime(finished),
+                    score: match (a.score, a.max_score) {
+                        (Some(s), Some(m)) => format!("{s}/{m}"),
+                        _ => "-".to_string(),
+                    },
+                })
             })
             .collect();
         PracticeView {
             open,
             history,
-            best: attempts.iter().filter_map(|a| a.score).max(),
+            best: board.best_score(),
         }
     }
 }
@@ -117,11 +141,11 @@ pub fn suitability(cni: CniRequirement, status: Option<&ClusterStatus>) -> Optio
     }
 }
 
-/// A stored verdict as the page shows it.
+/// A verdict as the page shows it.
 pub struct VerdictView {
     /// The verdict.
     pub verdict: Verdict,
-    /// When, as "12:03:04 UTC".
+    /// When it was given.
     pub at: String,
     /// Whether the content changed since (the run was judged against another version).
     pub stale: bool,
@@ -130,13 +154,10 @@ pub struct VerdictView {
 impl VerdictView {
     /// Builds the view of a stored run.
     pub fn of(run: CheckRun, digest: &str) -> VerdictView {
-        let at = k8s_openapi::jiff::Timestamp::from_second(run.ran_at)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-            .unwrap_or_default();
         VerdictView {
             stale: run.content_digest != digest,
+            at: utc(run.ran_at, Precision::Second),
             verdict: run.verdict,
-            at,
         }
     }
 }
@@ -147,64 +168,28 @@ pub async fn show(
     Path(id): Path<String>,
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
-    let catalogue = &state.catalogue;
-    let task = catalogue
-        .task(&id)
-        .ok_or_else(|| AppError::NotFound(format!("There is no task `{id}`.")))?;
-    let lesson = catalogue
-        .lesson(&task.lesson)
-        .ok_or_else(|| AppError::Internal(format!("task `{id}` has no lesson")))?;
-    let me = state.store.snapshot(&learner).await?;
-    let chrome = Chrome::of(&state, &me);
-    let (done, scores) = (&me.sections_done, &me.best_scores);
-    let progress = lesson_progress(catalogue, lesson, done, scores);
-    let mine = progress.task(&task.id);
-    let position = lesson.tasks.iter().position(|t| *t == task.id);
-    let neighbour = |offset: isize| {
-        position
-            .and_then(|p| p.checked_add_signed(offset))
-            .and_then(|p| lesson.tasks.get(p))
-            .and_then(|t| catalogue.task(t))
-    };
-    let shares = catalogue
-        .lesson_tasks(lesson)
-        .filter(|other| other.id != task.id)
-        .filter_map(|other| {
-            let what: Vec<String> = conflicts(&[task, other])
-                .into_iter()
-                .map(|c| c.what)
-                .collect();
-            (!what.is_empty()).then(|| (other, what.join(", ")))
-        })
-        .collect();
-    let in_exam = state.store.exam_holding_task(&learner, &task.id).await?;
-    let last = state
-        .store
-        .latest_check(&learner, &task.id)
-        .await?
-        .map(|run| VerdictView::of(run, &catalogue.digest));
-    let suitable = suitability(task.requires.cni, chrome.cluster.as_ref());
-    let now = crate::timer::now();
-    let attempts = state.store.practice_history(&learner, &task.id).await?;
-    let practice = PracticeView::of(&attempts, now);
+    let overview = state.service.task_overview(&learner, &id).await?;
+    let chrome = Chrome::of(&state, &overview.me);
+    let task = overview.task;
+    let digest = &state.service.catalogue().digest;
     Ok(Page(TaskPage {
+        suitability: suitability(task.requires.cni, chrome.cluster.as_ref()),
         chrome,
         task,
-        lesson,
+        lesson: overview.lesson,
         style: TaskStyle::label(task.style),
         requires: task.requires.cni.describe(),
         criteria: &task.checks,
         max_points: task.max_points(),
-        best: mine.and_then(|t| t.best_score),
-        runs: mine.map_or(0, |t| t.runs),
-        previous: neighbour(-1),
-        next: neighbour(1),
-        suitability: suitable,
-        practice,
-        now,
-        in_exam,
-        shares,
-        last,
+        best: overview.progress.as_ref().and_then(|t| t.best_score),
+        runs: overview.progress.as_ref().map_or(0, |t| t.runs),
+        previous: overview.neighbours.0,
+        next: overview.neighbours.1,
+        practice: PracticeView::of(&overview.practice),
+        now: overview.practice.now,
+        in_exam: overview.in_exam,
+        shares: overview.shares,
+        last: overview.last.map(|run| VerdictView::of(run, digest)),
     })
     .into_response())
 }

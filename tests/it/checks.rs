@@ -473,7 +473,13 @@ fn run_probe_pods(fake: &fake_apiserver::FakeCluster) -> tokio::task::JoinHandle
 }
 
 fn probe_pod_task(env: &Env) -> kubelab::content::Task {
-    let base = env.app.state.catalogue.task("deploy-two-pods").unwrap();
+    let base = env
+        .app
+        .state
+        .service
+        .catalogue()
+        .task("deploy-two-pods")
+        .unwrap();
     let check: kubelab::checks::Check = serde_yaml_ng::from_str(
         "kind: pod-to-pod\nnamespace: test\nfrom: pod1\nto: pod2\nport: 80\nprotocol: http\nprobe: probe-pod\n",
     )
@@ -520,7 +526,7 @@ async fn a_probe_pod_runs_the_probe_and_is_always_removed() {
     )
     .await
     .unwrap();
-    let verdict = kubelab::checking::check(Ok(conn.clone()), &task).await;
+    let verdict = kubelab::service::check::check(Ok(conn.clone()), &task).await;
     kubelet.abort();
     assert!(verdict.passed, "{verdict:#?}");
     assert!(
@@ -546,7 +552,7 @@ async fn a_probe_pod_runs_the_probe_and_is_always_removed() {
     assert_eq!(probes(&env.fake), 0, "the probe pod was removed");
 
     // A probe pod that never starts: the check errors within its budget, and the pod still goes.
-    let verdict = kubelab::checking::check(Ok(conn), &task).await;
+    let verdict = kubelab::service::check::check(Ok(conn), &task).await;
     assert_eq!(verdict.criteria[0].status, kubelab::checks::Status::Error);
     assert!(
         verdict.criteria[0].evidence.reasons[0].contains("did not start"),

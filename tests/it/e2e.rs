@@ -10,10 +10,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kubelab::checking;
 use kubelab::cluster::{Connection, KubeconfigSource};
 use kubelab::content::{self, Catalogue, ContentFiles};
-use kubelab::setup::{self, Outcome, SetupOptions};
+use kubelab::service::check as checking;
+use kubelab::service::steps::{self, Action, Outcome, SetupOptions};
 
 /// How long a solved task may take to converge on a real cluster (image pulls included).
 const CONVERGE: Duration = Duration::from_secs(300);
@@ -22,7 +22,9 @@ fn ok(outcome: Outcome) {
     assert!(
         outcome.ok,
         "{} of {} failed: {:#?}",
-        outcome.action, outcome.task, outcome.steps
+        outcome.action.as_str(),
+        outcome.task,
+        outcome.steps
     );
 }
 
@@ -67,8 +69,22 @@ async fn every_task_on_a_real_kind_cluster() {
     let task = |id: &str| catalogue.task(id).unwrap();
 
     // The lesson cluster starts without a CNI: install Flannel first, and keep it.
-    ok(setup::setup(&conn, &options, &catalogue, task("install-flannel")).await);
-    ok(setup::solve(&conn, &options, &catalogue, task("install-flannel")).await);
+    ok(steps::run(
+        &conn,
+        &options,
+        &catalogue,
+        task("install-flannel"),
+        Action::Setup,
+    )
+    .await);
+    ok(steps::run(
+        &conn,
+        &options,
+        &catalogue,
+        task("install-flannel"),
+        Action::Solve,
+    )
+    .await);
     full_marks(&conn, &catalogue, "install-flannel").await;
 
     for id in [
@@ -78,7 +94,7 @@ async fn every_task_on_a_real_kind_cluster() {
         "fix-missing-cni",
     ] {
         eprintln!("e2e: {id}");
-        ok(setup::setup(&conn, &options, &catalogue, task(id)).await);
+        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Setup).await);
         if id != "deploy-two-pods" {
             let broken = checking::check(Ok(conn.clone()), task(id)).await;
             assert!(
@@ -86,11 +102,18 @@ async fn every_task_on_a_real_kind_cluster() {
                 "{id} must start broken: {broken:#?}"
             );
         }
-        ok(setup::solve(&conn, &options, &catalogue, task(id)).await);
+        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Solve).await);
         full_marks(&conn, &catalogue, id).await;
-        ok(setup::reset(&conn, &options, &catalogue, task(id)).await);
+        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Reset).await);
     }
 
     // Back to the starting point: no CNI.
-    ok(setup::reset(&conn, &options, &catalogue, task("install-flannel")).await);
+    ok(steps::run(
+        &conn,
+        &options,
+        &catalogue,
+        task("install-flannel"),
+        Action::Reset,
+    )
+    .await);
 }

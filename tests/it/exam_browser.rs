@@ -238,7 +238,7 @@ tasks:\n  - task: deploy-two-pods\n    context: kind-kubelab\n"
 
     let started = Instant::now();
     let attempt = loop {
-        let attempt = env.app.state.store.exam_attempt(1).await.unwrap().unwrap();
+        let attempt = env.app.store.exam_attempt(1).await.unwrap().unwrap();
         if attempt.status == Status::Graded {
             break attempt;
         }

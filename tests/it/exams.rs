@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use fake_apiserver::Fault;
+use kubelab::clock::Timer;
 use kubelab::exam::{self, ExamSnapshot};
 use kubelab::store::{LearnerId, Store};
-use kubelab::timer::{Timer, now};
 use serde_json::Value;
 
 use crate::fake::*;
@@ -478,7 +478,7 @@ async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
 /// An attempt written as a server killed mid-exam leaves it: running, with this timer.
 async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
     let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
-    let catalogue = &app.state.catalogue;
+    let catalogue = app.state.service.catalogue();
     let exam = catalogue.exam(EXAM).unwrap();
     let placements = exam::plan(
         exam,
@@ -490,12 +490,11 @@ async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
     .unwrap();
     let snapshot = ExamSnapshot::freeze(catalogue, exam, &placements);
     let (id, _) = app
-        .state
         .store
         .create_exam_attempt(&learner, &snapshot, &catalogue.digest, timer.started_at)
         .await
         .unwrap();
-    assert!(app.state.store.start_exam_clock(id, timer).await.unwrap());
+    assert!(app.store.start_exam_clock(id, timer).await.unwrap());
     id
 }
 
@@ -517,14 +516,15 @@ async fn restart(env: Env) -> (Env, TestApp) {
     let catalogue = kubelab::content::load(&kubelab::content::ContentFiles::embedded()).unwrap();
     let state = kubelab::AppState::new(
         catalogue,
-        store,
+        store.clone(),
         kubelab::AllowedHosts::loopback_and(Vec::new()),
         clusters,
     );
-    kubelab::proctor::recover(&state).await;
+    state.service.recover_exams().await;
     let again = TestApp {
         router: kubelab::app(state.clone()),
         state,
+        store,
         dir,
     };
     let placeholder = crate::support::test_app().await;
@@ -544,7 +544,7 @@ async fn a_restart_keeps_the_clock_and_grades_what_expired_late() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let t = now();
+    let t = kubelab::clock::Clock::system().now();
     // One attempt still running, one whose deadline passed while the server was down.
     let live = running_attempt(&env.app, &cookie, Timer::start(t - 60, 12)).await;
     let other = env.app.learner().await;
@@ -592,7 +592,7 @@ async fn after_the_deadline_the_client_cannot_act() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let t = now();
+    let t = kubelab::clock::Clock::system().now();
     let id = running_attempt(&env.app, &cookie, Timer::start(t - 13 * 60, 12)).await;
     // No scheduler runs for this attempt: only the server's clock says it is over.
     let flag = send_json(
@@ -755,7 +755,7 @@ async fn kill_9_in_the_middle_of_an_exam_loses_nothing() {
         after["deadline_at"], before["deadline_at"],
         "the same deadline"
     );
-    let expected = after["deadline_at"].as_i64().unwrap() - now();
+    let expected = after["deadline_at"].as_i64().unwrap() - kubelab::clock::Clock::system().now();
     let remaining = after["remaining_seconds"].as_i64().unwrap();
     assert!(
         (expected..=expected + 1).contains(&remaining),

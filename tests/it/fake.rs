@@ -41,13 +41,14 @@ pub async fn env_with(files: ContentFiles) -> Env {
     );
     let state = AppState::new(
         catalogue,
-        store,
+        store.clone(),
         AllowedHosts::loopback_and(Vec::new()),
         clusters,
     );
     let app = TestApp {
         router: kubelab::app(state.clone()),
         state,
+        store,
         dir,
     };
     Env {

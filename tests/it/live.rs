@@ -137,7 +137,7 @@ async fn watches_are_shared_and_end_with_the_last_page() {
         pages.push(events);
     }
     // deploy-two-pods reads namespaces, pods and their events: three watchers for five pages.
-    assert_eq!(env.app.state.watches.active(), 3);
+    assert_eq!(env.app.state.service.watches().active(), 3);
     let watch_lists = env
         .fake
         .requests()
@@ -148,7 +148,7 @@ async fn watches_are_shared_and_end_with_the_last_page() {
 
     drop(pages);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while env.app.state.watches.active() > 0 {
+    while env.app.state.service.watches().active() > 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "watchers stop once no page listens"

@@ -64,13 +64,14 @@ async fn allow_host_admits_a_workshop_name() {
     let catalogue = content::load(&ContentFiles::embedded()).unwrap();
     let state = AppState::new(
         catalogue,
-        store,
+        store.clone(),
         AllowedHosts::loopback_and(["lab.example".to_string()]),
         crate::support::no_cluster(),
     );
     let app = crate::support::TestApp {
         router: kubelab::app(state.clone()),
         state,
+        store,
         dir,
     };
     let reply = app
@@ -212,13 +213,14 @@ async fn markdown_from_content_cannot_inject_script() {
     let store = Store::open(&db.path().join("k.db")).await.unwrap();
     let state = AppState::new(
         catalogue,
-        store,
+        store.clone(),
         AllowedHosts::loopback_and(Vec::new()),
         crate::support::no_cluster(),
     );
     let app = crate::support::TestApp {
         router: kubelab::app(state.clone()),
         state,
+        store,
         dir: db,
     };
     let reply = app.get("/lessons/demo", None).await;

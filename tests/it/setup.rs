@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use kubelab::cluster::{Connection, KubeconfigSource};
-use kubelab::setup::{self, SetupOptions};
+use kubelab::service::steps::{self, Action, SetupOptions};
 
 use crate::fake::*;
 
@@ -134,8 +134,21 @@ async fn undoing_the_fault_reinstalls_flannel_from_the_pinned_manifest() {
     let options = SetupOptions {
         flannel_manifest: Some(manifest),
     };
-    let task = env.app.state.catalogue.task("fix-missing-cni").unwrap();
-    let outcome = setup::reset(&conn, &options, &env.app.state.catalogue, task).await;
+    let task = env
+        .app
+        .state
+        .service
+        .catalogue()
+        .task("fix-missing-cni")
+        .unwrap();
+    let outcome = steps::run(
+        &conn,
+        &options,
+        env.app.state.service.catalogue(),
+        task,
+        Action::Reset,
+    )
+    .await;
     assert!(outcome.ok, "{outcome:#?}");
     assert!(
         outcome

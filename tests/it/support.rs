@@ -14,6 +14,8 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
+    /// The same store the app uses (one pool, one cache), for tests that set up rows.
+    pub store: Store,
     pub dir: TempDir,
 }
 
@@ -51,13 +53,14 @@ pub fn app_on(store: Store, dir: TempDir) -> TestApp {
     let catalogue = content::load(&ContentFiles::embedded()).expect("the real content lints clean");
     let state = AppState::new(
         catalogue,
-        store,
+        store.clone(),
         AllowedHosts::loopback_and(Vec::new()),
         crate::support::no_cluster(),
     );
     TestApp {
         router: kubelab::app(state.clone()),
         state,
+        store,
         dir,
     }
 }

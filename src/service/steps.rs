@@ -1,11 +1,14 @@
-//! Setting up and resetting a task on a cluster: runs the task's declared steps in order and
-//! reports each, touching nothing the task does not declare. Both are idempotent.
+//! Setting up, resetting and solving a task on a cluster: runs the task's declared steps in
+//! order and reports each, touching nothing the task does not declare. All are idempotent.
 
 use serde::Serialize;
 
 use crate::cluster::{ClusterError, Connection, apply};
 use crate::content::model::{Fault, Step};
 use crate::content::{Catalogue, Task};
+use crate::store::LearnerId;
+
+use super::{Service, ServiceResult};
 
 /// A local copy of the Flannel manifest, for offline machines (and tests).
 pub const FLANNEL_MANIFEST_ENV: &str = "KUBELAB_FLANNEL_MANIFEST";
@@ -37,13 +40,45 @@ pub struct StepReport {
     pub detail: String,
 }
 
-/// The outcome of a setup or reset.
+/// Which of a task's step lists to run.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Make the task's starting state.
+    Setup,
+    /// Remove what setup and the learner created, and undo faults.
+    Reset,
+    /// Apply the reference solution (the real-cluster suite proves the checks with it).
+    Solve,
+}
+
+impl Action {
+    /// The action's name, as the API and the CLI print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Setup => "setup",
+            Action::Reset => "reset",
+            Action::Solve => "solve",
+        }
+    }
+
+    /// The task's steps for this action.
+    pub fn steps(self, task: &Task) -> &[Step] {
+        match self {
+            Action::Setup => &task.setup,
+            Action::Reset => &task.cleanup,
+            Action::Solve => &task.solve,
+        }
+    }
+}
+
+/// The outcome of a setup, reset or solve.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Outcome {
     /// Task id.
     pub task: String,
-    /// `setup`, `reset` or `solve`.
-    pub action: &'static str,
+    /// What ran.
+    pub action: Action,
     /// Every step succeeded.
     pub ok: bool,
     /// Per step, in order; the run stops at the first failure.
@@ -126,17 +161,50 @@ async fn run_step(
     }
 }
 
-async fn run(
+impl Outcome {
+    /// A run that could not start because the cluster cannot be used.
+    pub fn unreachable(task: &Task, action: Action, err: &ClusterError) -> Outcome {
+        Outcome {
+            task: task.id.clone(),
+            action,
+            ok: false,
+            steps: vec![StepReport {
+                step: "connect".into(),
+                ok: false,
+                detail: err.to_string(),
+            }],
+        }
+    }
+
+    /// Every step in one line, as stored with timed attempts and exam tasks.
+    pub fn summary(&self) -> String {
+        if self.steps.is_empty() {
+            let what = match self.action {
+                Action::Setup => "set up",
+                Action::Reset => "reset",
+                Action::Solve => "solve",
+            };
+            return format!("nothing to {what}");
+        }
+        self.steps
+            .iter()
+            .map(|s| format!("{}: {}", s.step, s.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Runs the task's steps for `action` in order, stopping at the first failure.
+pub async fn run(
     conn: &Connection,
     options: &SetupOptions,
     catalogue: &Catalogue,
     task: &Task,
-    action: &'static str,
-    steps: &[Step],
+    action: Action,
 ) -> Outcome {
     let mut reports = Vec::new();
     let mut ok = true;
-    for step in steps {
+    for step in action.steps(task) {
         let result = run_step(conn, options, catalogue, task, step).await;
         let failed = result.is_err();
         reports.push(StepReport {
@@ -157,32 +225,30 @@ async fn run(
     }
 }
 
-/// Makes the task's starting state.
-pub async fn setup(
-    conn: &Connection,
-    options: &SetupOptions,
-    catalogue: &Catalogue,
-    task: &Task,
-) -> Outcome {
-    run(conn, options, catalogue, task, "setup", &task.setup).await
-}
+impl Service {
+    /// Sets up or resets a task on the learner's cluster; refused while an exam holds it.
+    pub async fn run_steps(
+        &self,
+        learner: &LearnerId,
+        task: &str,
+        action: Action,
+    ) -> ServiceResult<Outcome> {
+        let task = self.task(task)?;
+        self.ensure_open(learner, &task.id).await?;
+        let me = self.learner(learner).await?;
+        Ok(self.run_on(self.connection(&me).await, task, action).await)
+    }
 
-/// Removes what setup and the learner created, and undoes faults.
-pub async fn reset(
-    conn: &Connection,
-    options: &SetupOptions,
-    catalogue: &Catalogue,
-    task: &Task,
-) -> Outcome {
-    run(conn, options, catalogue, task, "reset", &task.cleanup).await
-}
-
-/// Applies the task's reference solution (the real-cluster suite proves the checks with it).
-pub async fn solve(
-    conn: &Connection,
-    options: &SetupOptions,
-    catalogue: &Catalogue,
-    task: &Task,
-) -> Outcome {
-    run(conn, options, catalogue, task, "solve", &task.solve).await
+    /// Runs a task's steps on a connection, or reports why it could not connect.
+    pub(super) async fn run_on(
+        &self,
+        connection: Result<Connection, ClusterError>,
+        task: &Task,
+        action: Action,
+    ) -> Outcome {
+        match connection {
+            Ok(conn) => run(&conn, &self.0.steps, &self.0.catalogue, task, action).await,
+            Err(err) => Outcome::unreachable(task, action, &err),
+        }
+    }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// Result of a handler.
@@ -55,6 +56,19 @@ impl AppError {
         }
     }
 
+    /// Maps a form extractor's rejection.
+    pub fn from_form(rejection: axum::extract::rejection::FormRejection) -> AppError {
+        AppError::rejected(
+            rejection.status(),
+            format!("Bad form: {}", rejection.body_text()),
+        )
+    }
+
+    /// Maps a JSON extractor's rejection.
+    pub fn from_json(rejection: axum::extract::rejection::JsonRejection) -> AppError {
+        AppError::rejected(rejection.status(), rejection.body_text())
+    }
+
     /// The HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -87,6 +101,30 @@ impl AppError {
             tracing::error!(error = %self, "request failed");
         } else {
             tracing::debug!(error = %self, "request refused");
+        }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    /// The one place a use-case's refusal becomes an HTTP status.
+    fn from(err: ServiceError) -> AppError {
+        let message = err.to_string();
+        match err {
+            ServiceError::NotFound { .. }
+            | ServiceError::NoSection { .. }
+            | ServiceError::NotInExam(_) => AppError::NotFound(message),
+            ServiceError::Invalid(_)
+            | ServiceError::PracticeNotRunning(_)
+            | ServiceError::Cluster(_) => AppError::BadRequest(message),
+            ServiceError::TaskHeldByExam { .. }
+            | ServiceError::ExamPlan(_)
+            | ServiceError::ExamRefused { .. }
+            | ServiceError::SetupNotRetryable(_)
+            | ServiceError::ExamNotStarted
+            | ServiceError::StillGrading
+            | ServiceError::ExamNotGraded { .. }
+            | ServiceError::RegradeBeforeGrading => AppError::Conflict(message),
+            ServiceError::Store(err) => AppError::Store(err),
         }
     }
 }

@@ -1,11 +1,12 @@
-//! Shared application state, handed to every handler.
+//! Shared application state, handed to every handler: the use-cases and the host guard.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::cluster::{Clusters, StatusCache, WatchHub};
+use crate::clock::Clock;
+use crate::cluster::Clusters;
 use crate::content::Catalogue;
-use crate::setup::SetupOptions;
+use crate::service::Service;
 use crate::store::Store;
 
 /// Cheap to clone: one `Arc` around everything handlers share.
@@ -21,26 +22,15 @@ impl std::ops::Deref for AppState {
 
 /// What handlers share.
 pub struct App {
-    /// The validated content.
-    pub catalogue: Catalogue,
-    /// The progress database.
-    pub store: Store,
+    /// kubelab's use-cases.
+    pub service: Service,
     /// Host names (without port) this server answers for.
     pub allowed_hosts: AllowedHosts,
-    /// The kubeconfig contexts learners' checks run against.
-    pub clusters: Arc<Clusters>,
-    /// The latest status of each context, for the header of every page.
-    pub statuses: Arc<StatusCache>,
-    /// Shared watchers behind live re-checks.
-    pub watches: WatchHub,
-    /// Where setup steps find what the content does not carry.
-    pub setup: SetupOptions,
-    /// Exam attempts being prepared by this process.
-    pub preparations: crate::proctor::Preparations,
 }
 
 impl AppState {
-    /// Builds the state from loaded content, an open store and the hosts to answer for.
+    /// Builds the state from loaded content, an open store, the hosts to answer for and the
+    /// clusters, on the system clock.
     pub fn new(
         catalogue: Catalogue,
         store: Store,
@@ -48,28 +38,9 @@ impl AppState {
         clusters: Clusters,
     ) -> AppState {
         AppState(Arc::new(App {
-            catalogue,
-            store,
+            service: Service::new(catalogue, store, clusters, Clock::system()),
             allowed_hosts,
-            clusters: Arc::new(clusters),
-            statuses: Arc::new(StatusCache::default()),
-            watches: WatchHub::default(),
-            setup: SetupOptions::from_env(),
-            preparations: Default::default(),
         }))
-    }
-}
-
-impl App {
-    /// The context a learner's work runs on: their choice while still allowed, else the default.
-    pub fn learner_context(
-        &self,
-        me: &crate::store::LearnerSnapshot,
-    ) -> Result<String, crate::cluster::ClusterError> {
-        match &me.context {
-            Some(context) if self.clusters.allows(context) => Ok(context.clone()),
-            _ => self.clusters.default_context(),
-        }
     }
 }
 
