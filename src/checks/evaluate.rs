@@ -1,13 +1,14 @@
 //! Pure evaluation: a task's criteria against an [`Observed`] snapshot, each with a status
 //! and the evidence a learner needs to fix what is wrong without opening a terminal.
 
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Event, Pod};
 
-use super::observed::{Need, Observed};
+use super::observed::{ExecOutput, Need, Observed};
 use super::plan::{exec_request, matching_daemonsets};
 use super::pod;
 use super::probe::http_answered;
-use super::spec::{Check, Criterion, LocalProtocol, PodProtocol};
+use super::spec::{Check, Criterion, LocalProtocol, PodProtocol, Probe};
 use super::verdict::{CriterionResult, Evidence, Status, Verdict};
 
 /// A pod younger than this that is still being created is "pending", not "failed".
@@ -16,6 +17,8 @@ pub const CONVERGE_SECONDS: i64 = 120;
 pub const SETTLE_SECONDS: i64 = 15;
 /// Log lines shown for a crashing container.
 pub const LOG_LINES: usize = 10;
+/// What is observed when the nodes could not be fetched.
+const NODES_UNREAD: &str = "the nodes could not be read";
 
 /// Evaluates every criterion of a task into a scored verdict.
 pub fn verdict(task: &str, criteria: &[Criterion], observed: &Observed) -> Verdict {
@@ -70,6 +73,9 @@ fn with_reasons(mut result: (Status, Evidence), reasons: Vec<String>) -> (Status
     result.1.reasons.extend(reasons);
     result
 }
+
+/// A finished judgement.
+type Judged = (Status, Evidence);
 
 /// What a check wants, in words.
 pub fn expected(check: &Check) -> String {
@@ -172,16 +178,16 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
     let want = expected(check);
     match check {
         Check::NamespaceExists { namespace } => namespace_exists(namespace, observed, want),
-        Check::PodRunning {
-            namespace,
-            pod,
-            image,
-        } => pod_running(namespace, pod, image.as_deref(), observed, want),
-        Check::PodIpInCidr {
-            namespace,
-            pod,
-            cidr,
-        } => pod_ip_in_cidr(namespace, pod, cidr.as_deref(), observed, want),
+        // Checks about one pod share the lookup: an absent or unreadable pod fails them alike.
+        Check::PodRunning { namespace, pod, .. }
+        | Check::PodIpInCidr { namespace, pod, .. }
+        | Check::ContainerStable { namespace, pod, .. }
+        | Check::UniqueContainerPorts { namespace, pod } => {
+            match find_pod(namespace, pod, observed, &want) {
+                Ok(found) => judge_pod(check, &found, want),
+                Err(done) => *done,
+            }
+        }
         Check::DistinctPodIps { namespace, pods } => distinct_ips(namespace, pods, observed, want),
         Check::DaemonsetReady {
             name,
@@ -195,27 +201,38 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
             want,
         ),
         Check::NodesReady {} => nodes_ready(observed, want),
-        Check::ContainerStable {
-            namespace,
-            pod,
-            container,
-            seconds,
-        } => container_stable(namespace, pod, container, *seconds, observed, want),
-        Check::UniqueContainerPorts { namespace, pod } => {
-            unique_ports(namespace, pod, observed, want)
-        }
         Check::Exec { .. } | Check::PodToPod { .. } | Check::Localhost { .. } => {
             command_check(check, observed, want)
         }
     }
 }
 
+/// Judges a check about one pod, once that pod is found.
+fn judge_pod(check: &Check, found: &FoundPod, want: String) -> Judged {
+    match check {
+        Check::PodRunning { image, .. } => pod_running(found, image.as_deref(), want),
+        Check::PodIpInCidr { cidr, .. } => pod_ip_in_cidr(found, cidr.as_deref(), want),
+        Check::ContainerStable {
+            container, seconds, ..
+        } => container_stable(found, container, *seconds, want),
+        Check::UniqueContainerPorts { .. } => unique_ports(found, want),
+        _ => outcome(Status::Error, want, "not a check about one pod".into()),
+    }
+}
+
+/// The error judgement when the snapshot could not fetch `need`, with `what` as the observation.
+fn unreadable(observed: &Observed, need: &Need, want: &str, what: &str) -> Option<Judged> {
+    let reason = observed.failure(need)?;
+    Some(with_reasons(
+        outcome(Status::Error, want.to_string(), what.to_string()),
+        vec![reason.to_string()],
+    ))
+}
+
 fn namespace_exists(namespace: &str, observed: &Observed, want: String) -> (Status, Evidence) {
-    if let Some(reason) = observed.failure(&Need::Namespace(namespace.to_string())) {
-        return with_reasons(
-            outcome(Status::Error, want, "could not be read".into()),
-            vec![reason.to_string()],
-        );
+    let need = Need::Namespace(namespace.to_string());
+    if let Some(done) = unreadable(observed, &need, &want, "could not be read") {
+        return done;
     }
     match observed.namespaces.get(namespace).and_then(Option::as_ref) {
         None => outcome(
@@ -246,44 +263,50 @@ fn namespace_exists(namespace: &str, observed: &Observed, want: String) -> (Stat
     }
 }
 
-/// A finished judgement.
-type Judged = (Status, Evidence);
+/// A pod a check is about, as found in the snapshot.
+struct FoundPod<'a> {
+    /// The name the check gives it.
+    name: &'a str,
+    pod: &'a Pod,
+    /// Events about the pod, oldest first.
+    events: &'a [Event],
+    /// The snapshot it was found in, for its clock, logs and nodes.
+    observed: &'a Observed,
+}
 
 /// Looks up a pod; Err carries the finished judgement when it is absent or unreadable.
 fn find_pod<'a>(
     namespace: &str,
-    name: &str,
+    name: &'a str,
     observed: &'a Observed,
     want: &str,
-) -> Result<(&'a Pod, &'a [Event]), Box<Judged>> {
+) -> Result<FoundPod<'a>, Box<Judged>> {
     let key = (namespace.to_string(), name.to_string());
-    if let Some(reason) = observed.failure(&Need::Pod(key.0.clone(), key.1.clone())) {
-        return Err(Box::new(with_reasons(
-            outcome(
-                Status::Error,
-                want.to_string(),
-                format!("pod {namespace}/{name} could not be read"),
-            ),
-            vec![reason.to_string()],
-        )));
+    let need = Need::Pod(key.0.clone(), key.1.clone());
+    let what = format!("pod {namespace}/{name} could not be read");
+    if let Some(done) = unreadable(observed, &need, want, &what) {
+        return Err(Box::new(done));
     }
-    match observed.pods.get(&key).and_then(Option::as_ref) {
-        Some(pod) => Ok((
-            pod,
-            observed
-                .pod_events
-                .get(&key)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-        )),
-        None => Err(Box::new(outcome(
+    let Some(pod) = observed.pods.get(&key).and_then(Option::as_ref) else {
+        return Err(Box::new(outcome(
             Status::Failed,
             want.to_string(),
             format!(
                 "pod {name} does not exist in namespace {namespace} (kubectl get pods -n {namespace})"
             ),
-        ))),
-    }
+        )));
+    };
+    let events = observed
+        .pod_events
+        .get(&key)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    Ok(FoundPod {
+        name,
+        pod,
+        events,
+        observed,
+    })
 }
 
 fn log_tail(observed: &Observed, pod: &Pod) -> Vec<String> {
@@ -302,12 +325,8 @@ fn log_tail(observed: &Observed, pod: &Pod) -> Vec<String> {
 }
 
 /// How far a pod that is not (yet) Running and Ready has got, and why it is stuck.
-fn pod_progress(
-    pod: &Pod,
-    events: &[Event],
-    observed: &Observed,
-    want: String,
-) -> (Status, Evidence) {
+fn pod_progress(found: &FoundPod, want: String) -> Judged {
+    let (pod, events, observed) = (found.pod, found.events, found.observed);
     let name = pod.metadata.name.clone().unwrap_or_default();
     let age = pod::age_seconds(pod, observed.now);
     let state = pod::summary(pod);
@@ -367,23 +386,20 @@ fn pod_progress(
 
 /// A pod not (yet) in the state a check needs: its progress, with `what` as the observation.
 /// A pod that looks healthy yet lacks what is needed (e.g. an IP) counts as failed.
-fn not_ready(
-    pod: &Pod,
-    events: &[Event],
-    observed: &Observed,
-    want: String,
-    what: String,
-) -> Judged {
-    let (status, mut evidence) = pod_progress(pod, events, observed, want);
+fn not_ready(found: &FoundPod, want: String, what: String) -> Judged {
+    let (status, mut evidence) = pod_progress(found, want);
     evidence.observed = what;
-    (
-        if status == Status::Passed {
-            Status::Failed
-        } else {
-            status
-        },
-        evidence,
-    )
+    (at_least_failed_if_passed(status), evidence)
+}
+
+/// A pod's progress says Passed when it looks healthy; a check that still lacks something
+/// from it (e.g. an IP) has failed.
+fn at_least_failed_if_passed(status: Status) -> Status {
+    if status == Status::Passed {
+        Status::Failed
+    } else {
+        status
+    }
 }
 
 fn running_and_ready(pod: &Pod) -> bool {
@@ -394,33 +410,10 @@ fn running_and_ready(pod: &Pod) -> bool {
         && pod.metadata.deletion_timestamp.is_none()
 }
 
-fn pod_running(
-    namespace: &str,
-    name: &str,
-    image: Option<&str>,
-    observed: &Observed,
-    want: String,
-) -> (Status, Evidence) {
-    let (pod, events) = match find_pod(namespace, name, observed, &want) {
-        Ok(found) => found,
-        Err(done) => return *done,
-    };
+fn pod_running(found: &FoundPod, image: Option<&str>, want: String) -> Judged {
+    let (pod, name) = (found.pod, found.name);
     if let Some(image) = image {
-        let wrong: Vec<String> = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.as_slice())
-            .unwrap_or(&[])
-            .iter()
-            .filter(|c| c.image.as_deref() != Some(image))
-            .map(|c| {
-                format!(
-                    "container {} runs {}",
-                    c.name,
-                    c.image.as_deref().unwrap_or("no image")
-                )
-            })
-            .collect();
+        let wrong = wrong_images(pod, image);
         if !wrong.is_empty() {
             return with_reasons(
                 outcome(
@@ -439,32 +432,39 @@ fn pod_running(
             format!("pod {name} is {}", pod::summary(pod)),
         );
     }
-    pod_progress(pod, events, observed, want)
+    pod_progress(found, want)
 }
 
-fn pod_ip_in_cidr(
-    namespace: &str,
-    name: &str,
-    cidr: Option<&str>,
-    observed: &Observed,
-    want: String,
-) -> (Status, Evidence) {
-    let (pod, events) = match find_pod(namespace, name, observed, &want) {
-        Ok(found) => found,
-        Err(done) => return *done,
-    };
-    let Some(ip) = pod::ip(pod) else {
-        let what = format!("pod {name} has no IP yet: {}", pod::summary(pod));
-        return not_ready(pod, events, observed, want, what);
+/// Each container of the pod that does not run `image`, with what it runs instead.
+fn wrong_images(pod: &Pod, image: &str) -> Vec<String> {
+    pod.spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .filter(|c| c.image.as_deref() != Some(image))
+        .map(|c| {
+            format!(
+                "container {} runs {}",
+                c.name,
+                c.image.as_deref().unwrap_or("no image")
+            )
+        })
+        .collect()
+}
+
+fn pod_ip_in_cidr(found: &FoundPod, cidr: Option<&str>, want: String) -> Judged {
+    let name = found.name;
+    let Some(ip) = pod::ip(found.pod) else {
+        let what = format!("pod {name} has no IP yet: {}", pod::summary(found.pod));
+        return not_ready(found, want, what);
     };
     let cidrs: Vec<String> = match cidr {
         Some(c) => vec![c.to_string()],
         None => {
-            if let Some(reason) = observed.failure(&Need::Nodes) {
-                return with_reasons(
-                    outcome(Status::Error, want, "the nodes could not be read".into()),
-                    vec![reason.to_string()],
-                );
+            let observed = found.observed;
+            if let Some(done) = unreadable(observed, &Need::Nodes, &want, NODES_UNREAD) {
+                return done;
             }
             observed
                 .nodes
@@ -513,18 +513,11 @@ fn distinct_ips(
                 reasons.push(evidence.observed);
                 reasons.extend(evidence.reasons);
             }
-            Ok((pod, events)) => match pod::ip(pod) {
+            Ok(found) => match pod::ip(found.pod) {
                 Some(ip) => seen.push((name.clone(), ip.to_string())),
                 None => {
-                    let (status, evidence) = pod_progress(pod, events, observed, want.clone());
-                    worst = worse(
-                        worst,
-                        if status == Status::Passed {
-                            Status::Failed
-                        } else {
-                            status
-                        },
-                    );
+                    let (status, evidence) = pod_progress(&found, want.clone());
+                    worst = worse(worst, at_least_failed_if_passed(status));
                     reasons.push(format!("pod {name} has no IP yet: {}", evidence.observed));
                     reasons.extend(evidence.reasons);
                 }
@@ -570,60 +563,26 @@ fn daemonset_ready(
     observed: &Observed,
     want: String,
 ) -> (Status, Evidence) {
-    if let Some(reason) = observed.failure(&Need::DaemonSets) {
-        return with_reasons(
-            outcome(Status::Error, want, "DaemonSets could not be listed".into()),
-            vec![reason.to_string()],
-        );
+    let unlisted = "DaemonSets could not be listed";
+    if let Some(done) = unreadable(observed, &Need::DaemonSets, &want, unlisted) {
+        return done;
     }
     let all = observed.daemonsets.as_deref().unwrap_or(&[]);
     let found = matching_daemonsets(all, name, selector, namespaces);
-    let where_ = namespaces.map_or("any namespace".to_string(), |n| n.join(", "));
-    if found.is_empty() {
-        let others: Vec<String> = all
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}/{}",
-                    d.metadata.namespace.as_deref().unwrap_or(""),
-                    d.metadata.name.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
-        let mut reasons = Vec::new();
-        if !others.is_empty() {
-            reasons.push(format!("DaemonSets present: {}", others.join(", ")));
-        }
-        return with_reasons(
-            outcome(
-                Status::Failed,
-                want,
-                format!("no matching DaemonSet in {where_}: the CNI is not installed"),
-            ),
-            reasons,
-        );
-    }
-    let counts = |ds: &k8s_openapi::api::apps::v1::DaemonSet| {
-        let s = ds.status.as_ref();
-        (
-            s.map_or(0, |s| s.desired_number_scheduled),
-            s.map_or(0, |s| s.number_ready),
-            s.and_then(|s| s.number_available).unwrap_or(0),
-        )
-    };
-    let ds = found
+    // Several may match (e.g. by name and by label): a rolled-out one is the one to judge.
+    let Some(ds) = found
         .iter()
         .copied()
-        .find(|d| {
-            let (desired, ready, available) = counts(d);
-            desired > 0 && desired == ready && ready == available
-        })
-        .unwrap_or(found[0]);
-    let (desired, ready, available) = counts(ds);
+        .find(|d| rolled_out(d))
+        .or(found.first().copied())
+    else {
+        return no_daemonset(all, namespaces, want);
+    };
+    let (desired, ready, available) = rollout_counts(ds);
     let ns = ds.metadata.namespace.clone().unwrap_or_default();
     let ds_name = ds.metadata.name.clone().unwrap_or_default();
     let state = format!("{ns}/{ds_name}: {desired} desired, {ready} ready, {available} available");
-    if desired > 0 && desired == ready && ready == available {
+    if rolled_out(ds) {
         return outcome(
             Status::Passed,
             want,
@@ -632,20 +591,73 @@ fn daemonset_ready(
     }
     let pods = observed
         .daemonset_pods
-        .get(&(ns.clone(), ds_name.clone()))
+        .get(&(ns, ds_name))
         .map(Vec::as_slice)
         .unwrap_or(&[]);
+    daemonset_progress(pods, desired, observed, want, state)
+}
+
+/// A DaemonSet's desired, ready and available pod counts.
+fn rollout_counts(ds: &DaemonSet) -> (i32, i32, i32) {
+    let s = ds.status.as_ref();
+    (
+        s.map_or(0, |s| s.desired_number_scheduled),
+        s.map_or(0, |s| s.number_ready),
+        s.and_then(|s| s.number_available).unwrap_or(0),
+    )
+}
+
+/// Whether a DaemonSet has a ready, available pod on every node it targets (at least one).
+fn rolled_out(ds: &DaemonSet) -> bool {
+    let (desired, ready, available) = rollout_counts(ds);
+    desired > 0 && desired == ready && ready == available
+}
+
+/// No DaemonSet matches: failed, listing the DaemonSets there are to spot a misnamed one.
+fn no_daemonset(all: &[DaemonSet], namespaces: Option<&[String]>, want: String) -> Judged {
+    let where_ = namespaces.map_or("any namespace".to_string(), |n| n.join(", "));
+    let others: Vec<String> = all
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d.metadata.namespace.as_deref().unwrap_or(""),
+                d.metadata.name.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    let mut reasons = Vec::new();
+    if !others.is_empty() {
+        reasons.push(format!("DaemonSets present: {}", others.join(", ")));
+    }
+    with_reasons(
+        outcome(
+            Status::Failed,
+            want,
+            format!("no matching DaemonSet in {where_}: the CNI is not installed"),
+        ),
+        reasons,
+    )
+}
+
+/// A DaemonSet not rolled out yet: why its pods are not ready, and pending while they are
+/// young and none crashes.
+fn daemonset_progress(
+    pods: &[Pod],
+    desired: i32,
+    observed: &Observed,
+    want: String,
+    state: String,
+) -> Judged {
     let mut reasons = Vec::new();
     let mut logs = Vec::new();
     let mut crashing = false;
-    for p in pods {
-        if !running_and_ready(p) {
-            let pname = p.metadata.name.clone().unwrap_or_default();
-            reasons.push(format!("pod {pname}: {}", pod::summary(p)));
-            reasons.extend(pod::container_problems(p));
-            logs.extend(log_tail(observed, p));
-            crashing |= pod::container_statuses(p).iter().any(pod::is_crashing);
-        }
+    for p in pods.iter().filter(|p| !running_and_ready(p)) {
+        let pname = p.metadata.name.clone().unwrap_or_default();
+        reasons.push(format!("pod {pname}: {}", pod::summary(p)));
+        reasons.extend(pod::container_problems(p));
+        logs.extend(log_tail(observed, p));
+        crashing |= pod::container_statuses(p).iter().any(pod::is_crashing);
     }
     if desired == 0 {
         reasons.push(
@@ -668,11 +680,8 @@ fn daemonset_ready(
 }
 
 fn nodes_ready(observed: &Observed, want: String) -> (Status, Evidence) {
-    if let Some(reason) = observed.failure(&Need::Nodes) {
-        return with_reasons(
-            outcome(Status::Error, want, "the nodes could not be read".into()),
-            vec![reason.to_string()],
-        );
+    if let Some(done) = unreadable(observed, &Need::Nodes, &want, NODES_UNREAD) {
+        return done;
     }
     let nodes = observed.nodes.as_deref().unwrap_or(&[]);
     if nodes.is_empty() {
@@ -728,37 +737,17 @@ fn nodes_ready(observed: &Observed, want: String) -> (Status, Evidence) {
     }
 }
 
-fn container_stable(
-    namespace: &str,
-    name: &str,
-    container: &str,
-    seconds: u32,
-    observed: &Observed,
-    want: String,
-) -> (Status, Evidence) {
-    let (pod, events) = match find_pod(namespace, name, observed, &want) {
-        Ok(found) => found,
-        Err(done) => return *done,
-    };
+fn container_stable(found: &FoundPod, container: &str, seconds: u32, want: String) -> Judged {
+    let (pod, observed) = (found.pod, found.observed);
     let Some(status) = pod::container_statuses(pod)
         .iter()
         .find(|s| s.name == container)
     else {
-        let declared = pod
-            .spec
-            .as_ref()
-            .is_some_and(|s| s.containers.iter().any(|c| c.name == container));
-        if !declared {
-            return outcome(
-                Status::Failed,
-                want,
-                format!("pod {name} has no container named {container}"),
-            );
-        }
-        return pod_progress(pod, events, observed, want);
+        return undeclared_container(found, container, &want)
+            .unwrap_or_else(|| pod_progress(found, want));
     };
     if pod::is_crashing(status) {
-        let (_, mut evidence) = pod_progress(pod, events, observed, want);
+        let (_, mut evidence) = pod_progress(found, want);
         evidence.observed = format!("container {container} is crashing: {}", pod::summary(pod));
         return (Status::Failed, evidence);
     }
@@ -789,22 +778,30 @@ fn container_stable(
                 )
             }
         }
-        None => pod_progress(pod, events, observed, want),
+        None => pod_progress(found, want),
     }
 }
 
-fn unique_ports(
-    namespace: &str,
-    name: &str,
-    observed: &Observed,
-    want: String,
-) -> (Status, Evidence) {
-    let (pod, _) = match find_pod(namespace, name, observed, &want) {
-        Ok(found) => found,
-        Err(done) => return *done,
-    };
+/// The failed judgement when the pod declares no container named `container`.
+fn undeclared_container(found: &FoundPod, container: &str, want: &str) -> Option<Judged> {
+    let declared = found
+        .pod
+        .spec
+        .as_ref()
+        .is_some_and(|s| s.containers.iter().any(|c| c.name == container));
+    (!declared).then(|| {
+        outcome(
+            Status::Failed,
+            want.to_string(),
+            format!("pod {} has no container named {container}", found.name),
+        )
+    })
+}
+
+fn unique_ports(found: &FoundPod, want: String) -> Judged {
     let mut declared: Vec<(i32, String, String)> = Vec::new();
-    for container in pod
+    for container in found
+        .pod
         .spec
         .as_ref()
         .map(|s| s.containers.as_slice())
@@ -840,99 +837,10 @@ fn unique_ports(
     }
 }
 
-fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, Evidence) {
-    // Every pod the command depends on must be there and running first.
-    let (namespace, pods, container): (&str, Vec<&str>, Option<&str>) = match check {
-        Check::Exec {
-            namespace,
-            pod,
-            container,
-            ..
-        } => (namespace, vec![pod.as_str()], Some(container.as_str())),
-        Check::PodToPod {
-            namespace,
-            from,
-            to,
-            probe,
-            from_container,
-            ..
-        } => match probe {
-            super::spec::Probe::Exec => (
-                namespace,
-                vec![to.as_str(), from.as_str()],
-                from_container.as_deref(),
-            ),
-            super::spec::Probe::ProbePod => (namespace, vec![to.as_str()], None),
-        },
-        Check::Localhost {
-            namespace,
-            pod,
-            from_container,
-            ..
-        } => (namespace, vec![pod.as_str()], Some(from_container.as_str())),
-        _ => return outcome(Status::Error, want, "not a command check".into()),
-    };
-    for (index, name) in pods.iter().enumerate() {
-        let (pod, events) = match find_pod(namespace, name, observed, &want) {
-            Ok(found) => found,
-            Err(done) => return *done,
-        };
-        let is_target_of_connection = matches!(check, Check::PodToPod { .. }) && index == 0;
-        if is_target_of_connection {
-            if pod::ip(pod).is_none() {
-                let what = format!("target pod {name} has no IP yet: {}", pod::summary(pod));
-                return not_ready(pod, events, observed, want, what);
-            }
-            continue;
-        }
-        if pod::phase(pod) != "Running" {
-            return not_ready(
-                pod,
-                events,
-                observed,
-                want,
-                format!(
-                    "nothing can run in pod {name} yet: it is {}",
-                    pod::summary(pod)
-                ),
-            );
-        }
-        if let Some(container) = container {
-            let state = pod::container_statuses(pod)
-                .iter()
-                .find(|s| s.name == container);
-            match state {
-                None if !pod
-                    .spec
-                    .as_ref()
-                    .is_some_and(|s| s.containers.iter().any(|c| c.name == container)) =>
-                {
-                    return outcome(
-                        Status::Failed,
-                        want,
-                        format!("pod {name} has no container named {container}"),
-                    );
-                }
-                Some(s)
-                    if s.state
-                        .as_ref()
-                        .and_then(|st| st.running.as_ref())
-                        .is_none() =>
-                {
-                    return not_ready(
-                        pod,
-                        events,
-                        observed,
-                        want,
-                        format!(
-                            "container {container} of pod {name} is not running: {}",
-                            pod::summary(pod)
-                        ),
-                    );
-                }
-                _ => {}
-            }
-        }
+/// Judges a command check: the pods it depends on first, then what the command did.
+fn command_check(check: &Check, observed: &Observed, want: String) -> Judged {
+    if let Some(done) = command_blocked(check, observed, &want) {
+        return done;
     }
     let Some(request) = exec_request(check, observed) else {
         return outcome(
@@ -942,42 +850,171 @@ fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, E
         );
     };
     let command = Some(request.display());
-    let Some(result) = observed.execs.get(&request) else {
-        return (
-            Status::Error,
-            Evidence {
-                expected: want,
-                observed: "the command was not run".into(),
-                command,
-                ..Evidence::default()
-            },
-        );
+    match observed.execs.get(&request) {
+        None => command_error(want, "the command was not run", Vec::new(), command),
+        Some(Err(reason)) => command_error(
+            want,
+            "the command could not be run",
+            vec![reason.clone()],
+            command,
+        ),
+        Some(Ok(output)) => judge_output(check, output, command, want),
+    }
+}
+
+/// The namespace of a command check, the pods it depends on (a connection's target first)
+/// and the container the command runs in.
+fn command_pods(check: &Check) -> Option<(&str, Vec<&str>, Option<&str>)> {
+    match check {
+        Check::Exec {
+            namespace,
+            pod,
+            container,
+            ..
+        } => Some((namespace, vec![pod.as_str()], Some(container.as_str()))),
+        Check::PodToPod {
+            namespace,
+            from,
+            to,
+            probe,
+            from_container,
+            ..
+        } => Some(match probe {
+            Probe::Exec => (
+                namespace,
+                vec![to.as_str(), from.as_str()],
+                from_container.as_deref(),
+            ),
+            Probe::ProbePod => (namespace, vec![to.as_str()], None),
+        }),
+        Check::Localhost {
+            namespace,
+            pod,
+            from_container,
+            ..
+        } => Some((namespace, vec![pod.as_str()], Some(from_container.as_str()))),
+        _ => None,
+    }
+}
+
+/// Why the command cannot run yet: every pod it depends on must be there and running first.
+fn command_blocked(check: &Check, observed: &Observed, want: &str) -> Option<Judged> {
+    let Some((namespace, pods, container)) = command_pods(check) else {
+        let what = "not a command check".to_string();
+        return Some(outcome(Status::Error, want.to_string(), what));
     };
-    let output = match result {
-        Ok(output) => output,
-        Err(reason) => {
-            return (
-                Status::Error,
-                Evidence {
-                    expected: want,
-                    observed: "the command could not be run".into(),
-                    reasons: vec![reason.clone()],
-                    command,
-                    ..Evidence::default()
-                },
-            );
+    pods.iter().enumerate().find_map(|(index, name)| {
+        let found = match find_pod(namespace, name, observed, want) {
+            Ok(found) => found,
+            Err(done) => return Some(*done),
+        };
+        if matches!(check, Check::PodToPod { .. }) && index == 0 {
+            target_blocked(&found, want)
+        } else {
+            host_blocked(&found, container, want)
         }
-    };
+    })
+}
+
+/// A connection's target needs only an IP: nothing runs in it.
+fn target_blocked(found: &FoundPod, want: &str) -> Option<Judged> {
+    pod::ip(found.pod).is_none().then(|| {
+        let what = format!(
+            "target pod {} has no IP yet: {}",
+            found.name,
+            pod::summary(found.pod)
+        );
+        not_ready(found, want.to_string(), what)
+    })
+}
+
+/// The pod a command runs in must be Running, and so must the container it names.
+fn host_blocked(found: &FoundPod, container: Option<&str>, want: &str) -> Option<Judged> {
+    let (pod, name) = (found.pod, found.name);
+    if pod::phase(pod) != "Running" {
+        let what = format!(
+            "nothing can run in pod {name} yet: it is {}",
+            pod::summary(pod)
+        );
+        return Some(not_ready(found, want.to_string(), what));
+    }
+    let container = container?;
+    match pod::container_statuses(pod)
+        .iter()
+        .find(|s| s.name == container)
+    {
+        // Not started yet is fine as long as the pod declares it.
+        None => undeclared_container(found, container, want),
+        Some(s)
+            if s.state
+                .as_ref()
+                .and_then(|st| st.running.as_ref())
+                .is_none() =>
+        {
+            let what = format!(
+                "container {container} of pod {name} is not running: {}",
+                pod::summary(pod)
+            );
+            Some(not_ready(found, want.to_string(), what))
+        }
+        Some(_) => None,
+    }
+}
+
+/// An error judgement about a command, showing the command.
+fn command_error(
+    want: String,
+    what: &str,
+    reasons: Vec<String>,
+    command: Option<String>,
+) -> Judged {
+    let (status, mut evidence) =
+        with_reasons(outcome(Status::Error, want, what.to_string()), reasons);
+    evidence.command = command;
+    (status, evidence)
+}
+
+/// Judges what a command did, showing its exit code, the tail of its output and the command.
+fn judge_output(
+    check: &Check,
+    output: &ExecOutput,
+    command: Option<String>,
+    want: String,
+) -> Judged {
     let stdout = output.stdout.trim();
     let stderr = output.stderr.trim();
-    let printed = |s: &str| {
-        if s.is_empty() {
-            "nothing".to_string()
-        } else {
-            tail(s, 5)
-        }
+    let printed = if stdout.is_empty() {
+        "nothing".to_string()
+    } else {
+        tail(stdout, 5)
     };
-    let passed = match check {
+    let mut reasons = Vec::new();
+    if !stderr.is_empty() {
+        reasons.push(format!("stderr: {}", tail(stderr, 5)));
+    }
+    if output.exit_code == 127 {
+        reasons.push("the container lacks the tools for this probe; a probe pod (busybox) can test from outside".to_string());
+    }
+    (
+        if output_passes(check, output) {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        Evidence {
+            expected: want,
+            observed: format!("exit code {}, printed {printed}", output.exit_code),
+            reasons,
+            logs: Vec::new(),
+            command,
+        },
+    )
+}
+
+/// Whether a command's output is what the check wants: its exit code, and for probes an
+/// answer in the protocol spoken.
+fn output_passes(check: &Check, output: &ExecOutput) -> bool {
+    match check {
         Check::Exec {
             exit_code,
             stdout_contains,
@@ -1005,33 +1042,7 @@ fn command_check(check: &Check, observed: &Observed, want: String) -> (Status, E
             ..
         } => output.exit_code == 0 && output.stdout.contains("PONG"),
         _ => output.exit_code == 0,
-    };
-    let observed_text = format!(
-        "exit code {}, printed {}",
-        output.exit_code,
-        printed(stdout)
-    );
-    let mut reasons = Vec::new();
-    if !stderr.is_empty() {
-        reasons.push(format!("stderr: {}", tail(stderr, 5)));
     }
-    if output.exit_code == 127 {
-        reasons.push("the container lacks the tools for this probe; a probe pod (busybox) can test from outside".to_string());
-    }
-    (
-        if passed {
-            Status::Passed
-        } else {
-            Status::Failed
-        },
-        Evidence {
-            expected: want,
-            observed: observed_text,
-            reasons,
-            logs: Vec::new(),
-            command,
-        },
-    )
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -5,6 +5,8 @@ use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::spec::{Check, PodProtocol, Probe};
+
 /// A fixed "now" for tests: 2026-11-26T10:00:00Z.
 pub fn now() -> Timestamp {
     "2026-11-26T10:00:00Z".parse().unwrap()
@@ -154,4 +156,17 @@ pub fn crashing_flannel_pod(age: i64) -> Pod {
             "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container"}},
             "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}
     }))
+}
+
+/// An HTTP pod-to-pod check from pod1 to pod2 in namespace `test`, run in pod1.
+pub fn pod_to_pod() -> Check {
+    Check::PodToPod {
+        namespace: "test".into(),
+        from: "pod1".into(),
+        from_container: None,
+        to: "pod2".into(),
+        port: 80,
+        protocol: PodProtocol::Http,
+        probe: Probe::Exec,
+    }
 }

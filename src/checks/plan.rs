@@ -187,11 +187,17 @@ fn running_pod<'a>(observed: &'a Observed, namespace: &str, name: &str) -> Optio
 /// The command a check runs, once the pods it needs are observed running.
 pub fn exec_request(check: &Check, observed: &Observed) -> Option<ExecRequest> {
     match check {
+        // Both run in a named container of their own pod.
         Check::Exec {
             namespace,
             pod,
             container,
-            command,
+            ..
+        }
+        | Check::Localhost {
+            namespace,
+            pod,
+            from_container: container,
             ..
         } => {
             running_pod(observed, namespace, pod)?;
@@ -201,7 +207,7 @@ pub fn exec_request(check: &Check, observed: &Observed) -> Option<ExecRequest> {
                     pod: pod.clone(),
                     container: Some(container.clone()),
                 },
-                command: command.clone(),
+                command: in_pod_command(check)?,
             })
         }
         Check::PodToPod {
@@ -237,28 +243,20 @@ pub fn exec_request(check: &Check, observed: &Observed) -> Option<ExecRequest> {
             };
             Some(ExecRequest { target, command })
         }
-        Check::Localhost {
-            namespace,
-            pod,
-            from_container,
-            port,
-            protocol,
-        } => {
-            running_pod(observed, namespace, pod)?;
-            let command = match protocol {
-                LocalProtocol::Http => probe::http("127.0.0.1", *port),
-                LocalProtocol::Redis => probe::redis_ping(*port),
-                LocalProtocol::Tcp => probe::tcp("127.0.0.1", *port),
-            };
-            Some(ExecRequest {
-                target: ExecTarget::Pod {
-                    namespace: namespace.clone(),
-                    pod: pod.clone(),
-                    container: Some(from_container.clone()),
-                },
-                command,
-            })
-        }
+        _ => None,
+    }
+}
+
+/// What an exec or localhost check runs in its own container: the author's command, or a
+/// probe of 127.0.0.1.
+fn in_pod_command(check: &Check) -> Option<Vec<String>> {
+    match check {
+        Check::Exec { command, .. } => Some(command.clone()),
+        Check::Localhost { port, protocol, .. } => Some(match protocol {
+            LocalProtocol::Http => probe::http("127.0.0.1", *port),
+            LocalProtocol::Redis => probe::redis_ping(*port),
+            LocalProtocol::Tcp => probe::tcp("127.0.0.1", *port),
+        }),
         _ => None,
     }
 }

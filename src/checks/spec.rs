@@ -191,24 +191,14 @@ pub fn parse_cidr(text: &str) -> Option<(std::net::IpAddr, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::fixtures::pod_to_pod;
 
     #[test]
     fn parses_a_tagged_check() {
         let yaml =
             "kind: pod-to-pod\nnamespace: test\nfrom: pod1\nto: pod2\nport: 80\nprotocol: http\n";
         let check: Check = serde_yaml_ng::from_str(yaml).unwrap();
-        assert_eq!(
-            check,
-            Check::PodToPod {
-                namespace: "test".into(),
-                from: "pod1".into(),
-                from_container: None,
-                to: "pod2".into(),
-                port: 80,
-                protocol: PodProtocol::Http,
-                probe: Probe::Exec,
-            }
-        );
+        assert_eq!(check, pod_to_pod());
         assert_eq!(check.kind_name(), "pod-to-pod");
     }
 

@@ -4,7 +4,7 @@ use super::evaluate::{judge, verdict};
 use super::fixtures::*;
 use super::observed::{ExecOutput, Need, Observed};
 use super::plan::{exec_request, exec_requests, log_requests, needs};
-use super::spec::{Check, Criterion, LocalProtocol, PodProtocol, Probe};
+use super::spec::{Check, Criterion, LocalProtocol};
 use super::verdict::Status;
 
 fn obs() -> Observed {
@@ -309,18 +309,6 @@ fn nodes_not_ready_say_why() {
         evidence.reasons[1],
         "node kubelab-control-plane taints: node.kubernetes.io/not-ready:NoSchedule"
     );
-}
-
-fn pod_to_pod() -> Check {
-    Check::PodToPod {
-        namespace: "test".into(),
-        from: "pod1".into(),
-        from_container: None,
-        to: "pod2".into(),
-        port: 80,
-        protocol: PodProtocol::Http,
-        probe: Probe::Exec,
-    }
 }
 
 #[test]

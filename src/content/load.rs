@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::markdown::{Embeds, code_block, render};
 use super::model::{CatalogueFile, LessonFile, Step, TaskFile};
-use super::problem::{Problem, Problems, line_of};
+use super::problem::{Problem, Problems, line_at, line_of};
 use super::source::ContentFiles;
 use super::{Catalogue, Domain, Lesson, Section, ShownFile, Task, Topic};
 use crate::content::highlight::{Palette, lang_for_file};
@@ -68,7 +68,7 @@ impl<'a> Loader<'a> {
         match std::str::from_utf8(bytes) {
             Ok(text) => Some(text),
             Err(err) => {
-                let line = line_at_byte(bytes, err.valid_up_to());
+                let line = line_at(bytes, err.valid_up_to());
                 self.problem(rel, line, "file is not valid UTF-8");
                 None
             }
@@ -678,14 +678,6 @@ fn digest(files: &ContentFiles) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn line_at_byte(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use super::highlight::{Palette, escape, lang_for_file};
+use super::problem::line_at;
 
 /// What rendering found besides the HTML: references that the loader validates.
 #[derive(Debug, Default)]
@@ -40,7 +41,7 @@ pub fn render(
     let token = placeholder_token();
     let mut code: Option<(String, String, usize)> = None; // info, text, line
     for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
-        let line = line_at(markdown, range.start);
+        let line = line_at(markdown.as_bytes(), range.start);
         match event {
             Event::Start(Tag::CodeBlock(kind)) => {
                 let info = match kind {
@@ -186,14 +187,6 @@ fn placeholder_token() -> String {
     let _ = getrandom::fill(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("kubelab-block-{hex}-")
-}
-
-fn line_at(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

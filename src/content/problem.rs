@@ -47,6 +47,15 @@ pub fn line_of(source: &str, key: &str, needle: &str) -> usize {
     .unwrap_or(1)
 }
 
+/// The 1-based line holding byte `offset` of `text` (the last line when past the end).
+pub(crate) fn line_at(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +66,12 @@ mod tests {
         assert_eq!(line_of(src, "id", "pod1"), 4);
         assert_eq!(line_of(src, "files", "pod1.yaml"), 3);
         assert_eq!(line_of(src, "x", "absent"), 1);
+    }
+
+    #[test]
+    fn lines_at_byte_offsets() {
+        assert_eq!(line_at(b"a\nb\nc", 0), 1);
+        assert_eq!(line_at(b"a\nb\nc", 2), 2);
+        assert_eq!(line_at(b"a\nb\nc", 99), 3);
     }
 }
