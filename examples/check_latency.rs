@@ -19,7 +19,7 @@
 //! numbers always describe real, passing checks.
 //!
 //! `--write-fixtures DIR` writes `DIR/solved.yaml` (objects plus the `FakeExecRule`s the
-//! checks' probes need, built from `kubelab::checks::probe`) for `fake-apiserver --fixture`,
+//! checks' probes need, built from `kubelab::probe`) for `fake-apiserver --fixture`,
 //! and exits.
 
 use std::path::PathBuf;
@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use fake_apiserver::FakeCluster;
 use k8s_openapi::jiff::Timestamp;
-use kubelab::checks::{Status, Verdict, probe};
-use kubelab::cluster::{Connection, KubeconfigSource};
-use kubelab::content::{self, ContentFiles};
-use kubelab::service::check::check;
+use kubelab::ContentFiles;
+use kubelab::check;
+use kubelab::{Connection, KubeconfigSource};
+use kubelab::{CriterionStatus as Status, Verdict, probe};
 use serde_json::{Value, json};
 
 /// The context name the written kubeconfigs use.
@@ -212,7 +212,7 @@ fn fixture_yaml() -> Result<String, serde_yaml_ng::Error> {
     let mut out = String::from(
         "# The solved state of the five pod-connectivity tasks, written by\n\
          # `cargo run --release --example check_latency -- --write-fixtures DIR`.\n\
-         # The FakeExecRule commands are kubelab's probes (kubelab::checks::probe) verbatim;\n\
+         # The FakeExecRule commands are kubelab's probes (kubelab::probe) verbatim;\n\
          # bench/verify/*.sh run the same commands through kubectl exec.\n",
     );
     for doc in solved_state() {
@@ -264,7 +264,7 @@ struct Timing {
 }
 
 async fn time_checks(
-    task: &kubelab::content::Task,
+    task: &kubelab::Task,
     source: &KubeconfigSource,
     context: &str,
     warmup: usize,
@@ -327,9 +327,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("--runs must be at least 1".into());
     }
 
-    let catalogue = content::load(&ContentFiles::embedded())
+    let catalogue = kubelab::load_content(&ContentFiles::embedded())
         .map_err(|e| format!("the embedded content does not load: {e:?}"))?;
-    let tasks: Vec<&kubelab::content::Task> = if args.tasks.is_empty() {
+    let tasks: Vec<&kubelab::Task> = if args.tasks.is_empty() {
         catalogue
             .lessons
             .iter()

@@ -1,16 +1,31 @@
 //! kubelab: an interactive tutorial server for the Kubernetes CKA exam.
+//!
+//! The modules are private: the crate exports only what the binary, the tests and the
+//! examples use, so rustc reports everything else that nothing calls.
 
-pub mod checks;
+mod checks;
 pub mod cli;
-pub mod clock;
-pub mod cluster;
+mod clock;
+mod cluster;
 pub mod config;
-pub mod content;
-pub mod exam;
-pub mod kind;
-pub mod service;
-pub mod store;
-pub mod web;
+mod content;
+mod exam;
+mod kind;
+mod service;
+mod store;
+mod web;
 
-pub use store::MIGRATOR;
-pub use web::{AllowedHosts, AppState, app, serve};
+pub use checks::{Check, Criterion, Status as CriterionStatus, Verdict, probe};
+pub use clock::{Clock, Timer};
+pub use cluster::{
+    AllowedContexts, Clusters, Connection, KubeconfigSource, install_crypto_provider,
+};
+pub use content::{Catalogue, ContentFiles, Task, load as load_content};
+pub use exam::{ExamSnapshot, Status as AttemptStatus, plan as plan_exam};
+pub use kind::sha256_file;
+pub use service::check::check;
+pub use service::steps::run as run_steps;
+pub use service::{Action, Outcome, SetupOptions};
+pub use store::{LearnerId, MIGRATOR, Store};
+pub use web::security::CONTENT_SECURITY_POLICY;
+pub use web::{AllowedHosts, AppState, app, harden, serve};

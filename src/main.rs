@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use kubelab::Action;
 use kubelab::cli;
 use kubelab::config::{Cli, Command};
-use kubelab::service::Action;
 
 fn main() -> ExitCode {
     let args = Cli::parse();

@@ -10,9 +10,9 @@ pub mod probe;
 pub mod spec;
 pub mod verdict;
 
-pub use observed::{ExecOutput, ExecRequest, ExecTarget, Need, Observed};
+pub use observed::Need;
 pub use spec::{Check, Criterion};
-pub use verdict::{CriterionResult, Evidence, Status, Verdict};
+pub use verdict::{CriterionResult, Status, Verdict};
 
 #[cfg(test)]
 mod fixtures;

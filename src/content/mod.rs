@@ -11,9 +11,7 @@ mod source;
 use std::collections::BTreeMap;
 
 pub use load::load;
-pub use markdown::code_block;
 pub use model::{Change, ClusterSpec, CniRequirement, ObjectRef, Step, TaskStyle};
-pub use problem::{Problem, Problems};
 pub use source::ContentFiles;
 
 use crate::checks::Criterion;

@@ -7,7 +7,7 @@ mod score;
 mod snapshot;
 mod spent;
 
-pub use phase::{ActionRefused, NOTICE_SECONDS, Phase, SetupState, Status, late_reason};
+pub use phase::{ActionRefused, Phase, SetupState, Status, late_reason};
 pub use plan::{Placement, PlanError, plan};
 pub use score::{ExamScore, TaskRecord, TaskTrend, total, weakest};
 pub use snapshot::{ExamSnapshot, TaskSnapshot};

@@ -16,7 +16,6 @@ use std::path::PathBuf;
 
 pub use config::{POD_SUBNET, render_kind_config};
 pub use error::KindError;
-pub use host::{BR_NETFILTER_PATH, find_program};
 pub use plugins::{Arch, sha256_file};
 
 use crate::content::model::{FlannelPin, PluginsPin};

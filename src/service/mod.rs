@@ -20,14 +20,13 @@ use crate::cluster::{ClusterError, Clusters, Connection, StatusCache, WatchHub};
 use crate::content::{Catalogue, Exam, Lesson, Task};
 use crate::store::{LearnerId, LearnerSnapshot, Store};
 
-pub use cluster::{Badge, ClusterView};
 pub use error::ServiceError;
-pub use exams::{AttemptView, ExamReport, Preparations, ReportTask};
-pub use learner::{LearnerProgress, clean_name};
+pub use exams::{AttemptView, ExamReport, Preparations};
+pub use learner::LearnerProgress;
 pub use live::LiveChecks;
-pub use practice::{PracticeBoard, PracticeFinished};
-pub use steps::{Action, Outcome, SetupOptions, StepReport};
-pub use task::{SharedTask, TaskOverview};
+pub use practice::PracticeBoard;
+pub use steps::{Action, Outcome, SetupOptions};
+pub use task::SharedTask;
 
 /// What a use-case returns.
 pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -54,8 +54,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .last_insert_rowid();
-        tx.commit().await?;
-        self.cache.invalidate(learner);
+        self.commit_for(tx, learner).await?;
         Ok(id)
     }
 
@@ -130,8 +129,7 @@ impl Store {
                     .await?;
             }
         }
-        tx.commit().await?;
-        self.cache.invalidate(learner);
+        self.commit_for(tx, learner).await?;
         Ok(())
     }
 }

@@ -489,24 +489,15 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        if regrade {
-            sqlx::query(
-                "UPDATE exam_attempts SET regraded_at = ?, score = ?, max_score = ?, passed = ?, graded_digest = ? \
-                 WHERE id = ? AND status = 'graded'",
-            )
-            .bind(graded_at)
-            .bind(i64::from(grade.score))
-            .bind(i64::from(grade.max))
-            .bind(grade.passed)
-            .bind(graded_digest)
-            .bind(attempt)
-            .execute(&mut *tx)
-            .await?;
+        // A re-grade keeps the first grading's time and late reason; both record the totals.
+        let sql = if regrade {
+            "UPDATE exam_attempts SET regraded_at = ?, late_reason = COALESCE(?, late_reason), \
+             score = ?, max_score = ?, passed = ?, graded_digest = ? WHERE id = ? AND status = 'graded'"
         } else {
-            sqlx::query(
-                "UPDATE exam_attempts SET status = 'graded', graded_at = ?, late_reason = ?, \
-                 score = ?, max_score = ?, passed = ?, graded_digest = ? WHERE id = ? AND status = 'grading'",
-            )
+            "UPDATE exam_attempts SET status = 'graded', graded_at = ?, late_reason = ?, \
+             score = ?, max_score = ?, passed = ?, graded_digest = ? WHERE id = ? AND status = 'grading'"
+        };
+        sqlx::query(sql)
             .bind(graded_at)
             .bind(late_reason)
             .bind(i64::from(grade.score))
@@ -516,7 +507,6 @@ impl Store {
             .bind(attempt)
             .execute(&mut *tx)
             .await?;
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use cache::LearnerSnapshot;
 pub use checks::CheckRun;
 pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask, Grading};
-pub use learners::{Learner, LearnerId};
+pub use learners::LearnerId;
 pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};
 
@@ -148,6 +148,17 @@ fn bind_score<'q>(query: Query<'q>, verdict: &crate::checks::Verdict) -> Query<'
 }
 
 impl Store {
+    /// Commits a learner's write and forgets their cached snapshot, in that order.
+    async fn commit_for(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        learner: &LearnerId,
+    ) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.cache.invalidate(learner);
+        Ok(())
+    }
+
     /// Runs a conditional write; true when it changed exactly one row (the one caller that won).
     async fn changed_one(&self, query: Query<'_>) -> Result<bool, StoreError> {
         Ok(query.execute(&self.pool).await?.rows_affected() == 1)

@@ -105,8 +105,7 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
-        tx.commit().await?;
-        self.cache.invalidate(learner);
+        self.commit_for(tx, learner).await?;
         Ok(PracticeAttempt {
             id,
             task_id: task.to_string(),

@@ -59,8 +59,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        self.cache.invalidate(learner);
+        self.commit_for(tx, learner).await?;
         Ok(())
     }
 

@@ -7,6 +7,8 @@ use axum::extract::rejection::FormRejection;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use crate::content::Catalogue;
+use crate::service::LearnerProgress;
 use crate::web::error::{AppError, AppResult};
 use crate::web::identity::CurrentLearner;
 use crate::web::page::{Chrome, Page, SizedPage};
@@ -53,8 +55,18 @@ pub async fn show(
     CurrentLearner(learner): CurrentLearner,
 ) -> AppResult<Response> {
     let (chrome, progress) = Chrome::with_progress(&state, &learner).await?;
-    let catalogue = state.service.catalogue();
-    let lessons = progress
+    let lessons = lesson_lines(state.service.catalogue(), &progress);
+    Ok(Page(LearnerPage {
+        name: chrome.learner_name.clone().unwrap_or_default(),
+        chrome,
+        lessons,
+    })
+    .into_response())
+}
+
+/// One line per lesson with the learner's progress in it.
+fn lesson_lines(catalogue: &Catalogue, progress: &LearnerProgress) -> Vec<LessonLine> {
+    progress
         .lessons
         .iter()
         .filter_map(|p| {
@@ -77,13 +89,7 @@ pub async fn show(
                     .collect(),
             })
         })
-        .collect();
-    Ok(Page(LearnerPage {
-        name: chrome.learner_name.clone().unwrap_or_default(),
-        chrome,
-        lessons,
-    })
-    .into_response())
+        .collect()
 }
 
 /// The name form.

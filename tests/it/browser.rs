@@ -84,7 +84,7 @@ pub fn start_driver() -> Option<Driver> {
 
 pub async fn browser(driver: &Driver) -> Client {
     // fantoccini's rustls and kube's both compile in; pick one provider for the process.
-    kubelab::cluster::install_crypto_provider();
+    kubelab::install_crypto_provider();
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use fake_apiserver::{ExecRule, Fault};
-use kubelab::checks::probe;
+use kubelab::probe;
 use serde_json::Value;
 
 use crate::fake::*;
@@ -472,7 +472,7 @@ fn run_probe_pods(fake: &fake_apiserver::FakeCluster) -> tokio::task::JoinHandle
     })
 }
 
-fn probe_pod_task(env: &Env) -> kubelab::content::Task {
+fn probe_pod_task(env: &Env) -> kubelab::Task {
     let base = env
         .app
         .state
@@ -480,11 +480,11 @@ fn probe_pod_task(env: &Env) -> kubelab::content::Task {
         .catalogue()
         .task("deploy-two-pods")
         .unwrap();
-    let check: kubelab::checks::Check = serde_yaml_ng::from_str(
+    let check: kubelab::Check = serde_yaml_ng::from_str(
         "kind: pod-to-pod\nnamespace: test\nfrom: pod1\nto: pod2\nport: 80\nprotocol: http\nprobe: probe-pod\n",
     )
     .unwrap();
-    kubelab::content::Task {
+    kubelab::Task {
         id: "probe".into(),
         title: "probe".into(),
         lesson: base.lesson.clone(),
@@ -500,7 +500,7 @@ fn probe_pod_task(env: &Env) -> kubelab::content::Task {
         setup: Vec::new(),
         cleanup: Vec::new(),
         solve: Vec::new(),
-        checks: vec![kubelab::checks::Criterion {
+        checks: vec![kubelab::Criterion {
             id: "reach".into(),
             description: "reach".into(),
             points: 1,
@@ -520,13 +520,13 @@ async fn a_probe_pod_runs_the_probe_and_is_always_removed() {
     );
     let kubelet = run_probe_pods(&env.fake);
     let task = probe_pod_task(&env);
-    let conn = kubelab::cluster::Connection::open(
-        &kubelab::cluster::KubeconfigSource::file(env.kubeconfig.clone()),
+    let conn = kubelab::Connection::open(
+        &kubelab::KubeconfigSource::file(env.kubeconfig.clone()),
         "kind-kubelab",
     )
     .await
     .unwrap();
-    let verdict = kubelab::service::check::check(Ok(conn.clone()), &task).await;
+    let verdict = kubelab::check(Ok(conn.clone()), &task).await;
     kubelet.abort();
     assert!(verdict.passed, "{verdict:#?}");
     assert!(
@@ -552,8 +552,8 @@ async fn a_probe_pod_runs_the_probe_and_is_always_removed() {
     assert_eq!(probes(&env.fake), 0, "the probe pod was removed");
 
     // A probe pod that never starts: the check errors within its budget, and the pod still goes.
-    let verdict = kubelab::service::check::check(Ok(conn), &task).await;
-    assert_eq!(verdict.criteria[0].status, kubelab::checks::Status::Error);
+    let verdict = kubelab::check(Ok(conn), &task).await;
+    assert_eq!(verdict.criteria[0].status, kubelab::CriterionStatus::Error);
     assert!(
         verdict.criteria[0].evidence.reasons[0].contains("did not start"),
         "{verdict:#?}"

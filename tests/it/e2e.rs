@@ -10,10 +10,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kubelab::cluster::{Connection, KubeconfigSource};
-use kubelab::content::{self, Catalogue, ContentFiles};
-use kubelab::service::check as checking;
-use kubelab::service::steps::{self, Action, Outcome, SetupOptions};
+use kubelab::{Catalogue, ContentFiles};
+use kubelab::{Connection, KubeconfigSource};
+
+use kubelab::{Action, Outcome, SetupOptions, run_steps};
 
 /// How long a solved task may take to converge on a real cluster (image pulls included).
 const CONVERGE: Duration = Duration::from_secs(300);
@@ -32,7 +32,7 @@ async fn full_marks(conn: &Connection, catalogue: &Catalogue, id: &str) {
     let task = catalogue.task(id).unwrap();
     let started = Instant::now();
     loop {
-        let verdict = checking::check(Ok(conn.clone()), task).await;
+        let verdict = kubelab::check(Ok(conn.clone()), task).await;
         if verdict.passed {
             eprintln!(
                 "e2e: {id} passed with {}/{} after {:?}",
@@ -61,7 +61,7 @@ async fn every_task_on_a_real_kind_cluster() {
     };
     let context =
         std::env::var("KUBELAB_E2E_CONTEXT").unwrap_or_else(|_| "kind-kubelab".to_string());
-    let catalogue = content::load(&ContentFiles::embedded()).unwrap();
+    let catalogue = kubelab::load_content(&ContentFiles::embedded()).unwrap();
     let conn = Connection::open(&KubeconfigSource::file(kubeconfig), &context)
         .await
         .expect("the cluster answers");
@@ -69,7 +69,7 @@ async fn every_task_on_a_real_kind_cluster() {
     let task = |id: &str| catalogue.task(id).unwrap();
 
     // The lesson cluster starts without a CNI: install Flannel first, and keep it.
-    ok(steps::run(
+    ok(run_steps(
         &conn,
         &options,
         &catalogue,
@@ -77,7 +77,7 @@ async fn every_task_on_a_real_kind_cluster() {
         Action::Setup,
     )
     .await);
-    ok(steps::run(
+    ok(run_steps(
         &conn,
         &options,
         &catalogue,
@@ -94,21 +94,21 @@ async fn every_task_on_a_real_kind_cluster() {
         "fix-missing-cni",
     ] {
         eprintln!("e2e: {id}");
-        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Setup).await);
+        ok(run_steps(&conn, &options, &catalogue, task(id), Action::Setup).await);
         if id != "deploy-two-pods" {
-            let broken = checking::check(Ok(conn.clone()), task(id)).await;
+            let broken = kubelab::check(Ok(conn.clone()), task(id)).await;
             assert!(
                 !broken.passed || id == "intra-pod-localhost",
                 "{id} must start broken: {broken:#?}"
             );
         }
-        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Solve).await);
+        ok(run_steps(&conn, &options, &catalogue, task(id), Action::Solve).await);
         full_marks(&conn, &catalogue, id).await;
-        ok(steps::run(&conn, &options, &catalogue, task(id), Action::Reset).await);
+        ok(run_steps(&conn, &options, &catalogue, task(id), Action::Reset).await);
     }
 
     // Back to the starting point: no CNI.
-    ok(steps::run(
+    ok(run_steps(
         &conn,
         &options,
         &catalogue,

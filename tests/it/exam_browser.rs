@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use fake_apiserver::{FakeCluster, Server};
 use fantoccini::Locator;
-use kubelab::cluster::{AllowedContexts, Clusters, KubeconfigSource};
-use kubelab::content::{self, ContentFiles};
-use kubelab::exam::Status;
-use kubelab::store::Store;
+use kubelab::AttemptStatus as Status;
+use kubelab::ContentFiles;
+use kubelab::Store;
+use kubelab::{AllowedContexts, Clusters, KubeconfigSource};
 use kubelab::{AllowedHosts, AppState};
 
 use crate::browser::{browser, click, eval, save, start_driver, wait_for, wait_for_secs};
@@ -74,7 +74,7 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
     .unwrap();
     let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
     let state = AppState::new(
-        content::load(&ContentFiles::embedded()).unwrap(),
+        kubelab::load_content(&ContentFiles::embedded()).unwrap(),
         store,
         AllowedHosts::loopback_and(Vec::new()),
         Clusters::new(KubeconfigSource::file(path), None, AllowedContexts::All),

@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use fake_apiserver::Fault;
-use kubelab::clock::Timer;
-use kubelab::exam::{self, ExamSnapshot};
-use kubelab::store::{LearnerId, Store};
+use kubelab::Timer;
+use kubelab::{ExamSnapshot, plan_exam};
+use kubelab::{LearnerId, Store};
 use serde_json::Value;
 
 use crate::fake::*;
@@ -480,7 +480,7 @@ async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
     let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
     let catalogue = app.state.service.catalogue();
     let exam = catalogue.exam(EXAM).unwrap();
-    let placements = exam::plan(
+    let placements = plan_exam(
         exam,
         |id| catalogue.task(id),
         &BTreeMap::new(),
@@ -507,13 +507,13 @@ async fn restart(env: Env) -> (Env, TestApp) {
         app,
     } = env;
     let dir = app.dir;
-    let clusters = kubelab::cluster::Clusters::new(
-        kubelab::cluster::KubeconfigSource::file(kubeconfig.clone()),
+    let clusters = kubelab::Clusters::new(
+        kubelab::KubeconfigSource::file(kubeconfig.clone()),
         None,
-        kubelab::cluster::AllowedContexts::All,
+        kubelab::AllowedContexts::All,
     );
     let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
-    let catalogue = kubelab::content::load(&kubelab::content::ContentFiles::embedded()).unwrap();
+    let catalogue = kubelab::load_content(&kubelab::ContentFiles::embedded()).unwrap();
     let state = kubelab::AppState::new(
         catalogue,
         store.clone(),
@@ -544,7 +544,7 @@ async fn a_restart_keeps_the_clock_and_grades_what_expired_late() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let t = kubelab::clock::Clock::system().now();
+    let t = kubelab::Clock::system().now();
     // One attempt still running, one whose deadline passed while the server was down.
     let live = running_attempt(&env.app, &cookie, Timer::start(t - 60, 12)).await;
     let other = env.app.learner().await;
@@ -592,7 +592,7 @@ async fn after_the_deadline_the_client_cannot_act() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
-    let t = kubelab::clock::Clock::system().now();
+    let t = kubelab::Clock::system().now();
     let id = running_attempt(&env.app, &cookie, Timer::start(t - 13 * 60, 12)).await;
     // No scheduler runs for this attempt: only the server's clock says it is over.
     let flag = send_json(
@@ -755,7 +755,7 @@ async fn kill_9_in_the_middle_of_an_exam_loses_nothing() {
         after["deadline_at"], before["deadline_at"],
         "the same deadline"
     );
-    let expected = after["deadline_at"].as_i64().unwrap() - kubelab::clock::Clock::system().now();
+    let expected = after["deadline_at"].as_i64().unwrap() - kubelab::Clock::system().now();
     let remaining = after["remaining_seconds"].as_i64().unwrap();
     assert!(
         (expected..=expected + 1).contains(&remaining),

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use fake_apiserver::{ExecRule, FakeCluster, Server};
 use k8s_openapi::jiff::Timestamp;
-use kubelab::checks::probe;
-use kubelab::cluster::{AllowedContexts, Clusters, KubeconfigSource};
-use kubelab::content::{self, ContentFiles};
-use kubelab::store::Store;
+use kubelab::ContentFiles;
+use kubelab::Store;
+use kubelab::probe;
+use kubelab::{AllowedContexts, Clusters, KubeconfigSource};
 use kubelab::{AllowedHosts, AppState};
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ pub async fn env_with(files: ContentFiles) -> Env {
     let kubeconfig = dir.path().join("kubeconfig");
     std::fs::write(&kubeconfig, fake.kubeconfig(&server, "kind-kubelab")).unwrap();
     let store = Store::open(&dir.path().join("kubelab.db")).await.unwrap();
-    let catalogue = content::load(&files).unwrap();
+    let catalogue = kubelab::load_content(&files).unwrap();
     let clusters = Clusters::new(
         KubeconfigSource::file(kubeconfig.clone()),
         None,

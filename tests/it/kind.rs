@@ -125,7 +125,7 @@ impl World {
             .status()
             .unwrap();
         assert!(status.success(), "tar could build the test tarball");
-        let sha = kubelab::kind::sha256_file(&root.join("served.tgz")).unwrap();
+        let sha = kubelab::sha256_file(&root.join("served.tgz")).unwrap();
 
         copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("content"),

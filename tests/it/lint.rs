@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use kubelab::content::{self, ContentFiles};
+use kubelab::ContentFiles;
 use tempfile::TempDir;
 
 const CATALOGUE: &str = "\
@@ -101,7 +101,7 @@ fn problems_after(edit: impl FnOnce(&Path)) -> Vec<String> {
     edit(dir.path());
     let files = ContentFiles::from_dir(dir.path()).unwrap();
     let root = files.root.clone();
-    match content::load(&files) {
+    match kubelab::load_content(&files) {
         Ok(_) => Vec::new(),
         Err(problems) => problems
             .0
@@ -118,10 +118,10 @@ fn the_fixture_is_valid() {
 
 #[test]
 fn the_real_content_lints_clean() {
-    let embedded = content::load(&ContentFiles::embedded());
+    let embedded = kubelab::load_content(&ContentFiles::embedded());
     assert!(embedded.is_ok(), "{}", embedded.err().unwrap());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
-    let from_dir = content::load(&ContentFiles::from_dir(&dir).unwrap());
+    let from_dir = kubelab::load_content(&ContentFiles::from_dir(&dir).unwrap());
     let catalogue = from_dir.expect("content/ lints clean");
     assert_eq!(catalogue.tasks.len(), 5);
     for task in catalogue.tasks.values() {
@@ -363,7 +363,7 @@ fn exam_problems(text: &str) -> Vec<String> {
         "exams/pod-connectivity.yaml".to_string(),
         text.as_bytes().to_vec(),
     );
-    match content::load(&files) {
+    match kubelab::load_content(&files) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
     }
@@ -381,7 +381,7 @@ fn real_exam() -> String {
 
 #[test]
 fn the_shipped_exams_load() {
-    let catalogue = content::load(&ContentFiles::embedded()).unwrap();
+    let catalogue = kubelab::load_content(&ContentFiles::embedded()).unwrap();
     let exam = catalogue
         .exam("pod-connectivity")
         .expect("the lesson's exam");

@@ -2,7 +2,7 @@
 //! history, and survival across restarts.
 
 use axum::http::{Method, StatusCode};
-use kubelab::store::Store;
+use kubelab::Store;
 
 use crate::fake::*;
 
@@ -62,19 +62,15 @@ async fn start_finish_and_history() {
 
     multi_container(&env.fake, "redis:7", 6379, false);
     env.fake.script_exec(
-        fake_apiserver::ExecRule::new(
-            "test",
-            "multi-container",
-            kubelab::checks::probe::redis_ping(6379),
-        )
-        .container("app")
-        .stdout("+PONG\r\n"),
+        fake_apiserver::ExecRule::new("test", "multi-container", kubelab::probe::redis_ping(6379))
+            .container("app")
+            .stdout("+PONG\r\n"),
     );
     env.fake.script_exec(
         fake_apiserver::ExecRule::new(
             "test",
             "multi-container",
-            kubelab::checks::probe::http("127.0.0.1", 80),
+            kubelab::probe::http("127.0.0.1", 80),
         )
         .container("sidecar")
         .stdout("HTTP/1.1 200 OK\r\n"),

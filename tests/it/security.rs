@@ -4,9 +4,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::routing::get;
-use kubelab::content::{self, ContentFiles};
-use kubelab::store::Store;
-use kubelab::web::security::CONTENT_SECURITY_POLICY;
+use kubelab::CONTENT_SECURITY_POLICY;
+use kubelab::ContentFiles;
+use kubelab::Store;
 use kubelab::{AllowedHosts, AppState};
 
 use crate::support::{request, test_app};
@@ -61,7 +61,7 @@ async fn foreign_hosts_are_refused() {
 async fn allow_host_admits_a_workshop_name() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("k.db")).await.unwrap();
-    let catalogue = content::load(&ContentFiles::embedded()).unwrap();
+    let catalogue = kubelab::load_content(&ContentFiles::embedded()).unwrap();
     let state = AppState::new(
         catalogue,
         store.clone(),
@@ -178,7 +178,7 @@ async fn a_panic_becomes_a_logged_500_page() {
             "unreachable"
         }),
     );
-    let router = kubelab::web::harden(routes, app.state.clone());
+    let router = kubelab::harden(routes, app.state.clone());
     let response = tower::ServiceExt::oneshot(
         router,
         request(Method::GET, "/boom").body(Body::empty()).unwrap(),
@@ -208,7 +208,7 @@ async fn markdown_from_content_cannot_inject_script() {
         "### More\n\n<script>alert(1)</script>\n\n<a href=\"javascript:alert(2)\" onclick=\"x()\">x</a>\n\n<img src=x onerror=alert(3)>\n\n<style>body{}</style>\n",
     )
     .unwrap();
-    let catalogue = content::load(&ContentFiles::from_dir(dir.path()).unwrap()).unwrap();
+    let catalogue = kubelab::load_content(&ContentFiles::from_dir(dir.path()).unwrap()).unwrap();
     let db = tempfile::tempdir().unwrap();
     let store = Store::open(&db.path().join("k.db")).await.unwrap();
     let state = AppState::new(

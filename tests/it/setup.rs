@@ -2,8 +2,8 @@
 //! remove-cni fault with its node pods, all idempotent.
 
 use axum::http::{Method, StatusCode};
-use kubelab::cluster::{Connection, KubeconfigSource};
-use kubelab::service::steps::{self, Action, SetupOptions};
+use kubelab::{Action, SetupOptions, run_steps};
+use kubelab::{Connection, KubeconfigSource};
 
 use crate::fake::*;
 
@@ -141,7 +141,7 @@ async fn undoing_the_fault_reinstalls_flannel_from_the_pinned_manifest() {
         .catalogue()
         .task("fix-missing-cni")
         .unwrap();
-    let outcome = steps::run(
+    let outcome = run_steps(
         &conn,
         &options,
         env.app.state.service.catalogue(),

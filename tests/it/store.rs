@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use kubelab::store::Store;
+use kubelab::Store;
 use sqlx::Connection;
 
 use crate::support::{app_on, test_app};

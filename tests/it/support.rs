@@ -4,8 +4,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use kubelab::content::{self, ContentFiles};
-use kubelab::store::Store;
+use kubelab::ContentFiles;
+use kubelab::Store;
 use kubelab::{AllowedHosts, AppState};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -50,7 +50,8 @@ pub async fn test_app() -> TestApp {
 }
 
 pub fn app_on(store: Store, dir: TempDir) -> TestApp {
-    let catalogue = content::load(&ContentFiles::embedded()).expect("the real content lints clean");
+    let catalogue =
+        kubelab::load_content(&ContentFiles::embedded()).expect("the real content lints clean");
     let state = AppState::new(
         catalogue,
         store.clone(),
@@ -114,10 +115,10 @@ impl TestApp {
 }
 
 /// A cluster registry whose kubeconfig does not exist: checks explain there is no cluster.
-pub fn no_cluster() -> kubelab::cluster::Clusters {
-    kubelab::cluster::Clusters::new(
-        kubelab::cluster::KubeconfigSource::file("/nonexistent/kubelab-test/kubeconfig".into()),
+pub fn no_cluster() -> kubelab::Clusters {
+    kubelab::Clusters::new(
+        kubelab::KubeconfigSource::file("/nonexistent/kubelab-test/kubeconfig".into()),
         None,
-        kubelab::cluster::AllowedContexts::All,
+        kubelab::AllowedContexts::All,
     )
 }

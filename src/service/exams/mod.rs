@@ -16,8 +16,8 @@ use crate::store::{ExamAttempt, ExamTask, LearnerId};
 use super::{Service, ServiceError, ServiceResult};
 
 pub use grade::Ending;
-pub use prepare::{Preparations, SETUP_BUDGET};
-pub use report::{ExamReport, ReportTask};
+pub use prepare::Preparations;
+pub use report::ExamReport;
 
 /// An attempt and its tasks as they stand at one moment.
 #[derive(Debug, Clone)]
