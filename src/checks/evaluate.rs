@@ -442,7 +442,11 @@ fn wrong_images(pod: &Pod, image: &str) -> Vec<String> {
         .map(|s| s.containers.as_slice())
         .unwrap_or(&[])
         .iter()
-        .filter(|c| c.image.as_deref() != Some(image))
+        .filter(|c| {
+            !c.image
+                .as_deref()
+                .is_some_and(|i| pod::same_image(i, image))
+        })
         .map(|c| {
             format!(
                 "container {} runs {}",

@@ -270,6 +270,40 @@ pub fn cidr_contains(cidr: &str, ip: &str) -> bool {
     }
 }
 
+/// Whether two image references name the same image, as the container runtime resolves
+/// them: `nginx:1.25` is `docker.io/library/nginx:1.25`, a missing tag is `latest`, and a
+/// digest pinned after the tag (`nginx:1.25@sha256:...`) still names that tag.
+pub fn same_image(a: &str, b: &str) -> bool {
+    normalize_image(a) == normalize_image(b)
+}
+
+/// `registry/path:tag`, with Docker Hub's defaults filled in and a digest after a tag dropped.
+fn normalize_image(reference: &str) -> String {
+    let (name, digest) = match reference.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (reference, None),
+    };
+    // The tag is after the last ':' that comes after the last '/' (a registry may have a port).
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match name[slash..].rfind(':') {
+        Some(i) => (&name[..slash + i], Some(&name[slash + i + 1..])),
+        None => (name, None),
+    };
+    let first = path.split('/').next().unwrap_or_default();
+    let has_registry =
+        path.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let full = match (has_registry, path.contains('/')) {
+        (true, _) => path.replacen("index.docker.io/", "docker.io/", 1),
+        (false, true) => format!("docker.io/{path}"),
+        (false, false) => format!("docker.io/library/{path}"),
+    };
+    match (tag, digest) {
+        (Some(tag), _) => format!("{full}:{tag}"),
+        (None, Some(digest)) => format!("{full}@{digest}"),
+        (None, None) => format!("{full}:latest"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +316,32 @@ mod tests {
         assert!(cidr_contains("fd00::/64", "fd00::1"));
         assert!(!cidr_contains("10.244.0.0/16", "fd00::1"));
         assert!(!cidr_contains("nonsense", "10.244.0.1"));
+    }
+
+    #[test]
+    fn images_compare_as_the_runtime_resolves_them() {
+        assert!(same_image("nginx:1.25", "docker.io/library/nginx:1.25"));
+        assert!(same_image(
+            "nginx:1.25",
+            "index.docker.io/library/nginx:1.25"
+        ));
+        assert!(same_image("library/nginx:1.25", "nginx:1.25"));
+        assert!(same_image(
+            "nginx:1.25@sha256:0123456789abcdef",
+            "nginx:1.25"
+        ));
+        assert!(same_image("nginx", "nginx:latest"));
+        assert!(!same_image("nginx:1.25", "nginx:1.27"));
+        assert!(!same_image("nginx:1.25", "redis:7"));
+        assert!(!same_image("nginx@sha256:0123", "nginx:1.25"));
+        assert!(!same_image("ghcr.io/library/nginx:1.25", "nginx:1.25"));
+        assert!(same_image(
+            "localhost:5000/team/app:1",
+            "localhost:5000/team/app:1"
+        ));
+        assert!(!same_image(
+            "localhost:5000/app:1",
+            "docker.io/library/app:1"
+        ));
     }
 }

@@ -22,6 +22,11 @@ use crate::content::model::{ObjectKind, ObjectRef};
 pub const FIELD_MANAGER: &str = "kubelab";
 /// How long a fault's node pod may take.
 const FAULT_POD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a delete waits for the object to be gone: a Pod's default grace period is 30 s,
+/// and a namespace lasts until everything in it is gone.
+pub const DELETE_WAIT: Duration = Duration::from_secs(120);
+/// How often a delete looks whether the object is gone yet.
+const DELETE_POLL: Duration = Duration::from_millis(250);
 /// The files that make a node's Flannel network work, removed by the remove-cni fault.
 pub const FLANNEL_NODE_STATE: [&str; 2] = [
     "/run/flannel/subnet.env",
@@ -113,18 +118,46 @@ fn api_version_of(kind: ObjectKind) -> &'static str {
     }
 }
 
-/// Deletes one object; an absent object is fine. Returns whether something was deleted.
-pub async fn delete(conn: &Connection, object: &ObjectRef) -> Result<bool, ClusterError> {
+/// What a delete found and did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Deleted {
+    /// There was nothing to delete.
+    Absent,
+    /// It was deleted and is gone, after this long (a Pod's grace period, a namespace's
+    /// contents).
+    Gone(Duration),
+}
+
+/// Deletes one object and waits until it is really gone (bounded by [`DELETE_WAIT`]), as
+/// `kubectl delete` does: a Pod stays `Terminating` for its grace period and a namespace
+/// until its contents are gone, and anything created meanwhile under the same name would
+/// land on the old object or be refused. An absent object is fine.
+pub async fn delete(conn: &Connection, object: &ObjectRef) -> Result<Deleted, ClusterError> {
     let kind = format!("{:?}", object.kind);
     let (resource, namespaced) = resource(conn, api_version_of(object.kind), &kind).await?;
     let api = dynamic_api(conn, &resource, namespaced, object.namespace.as_deref());
-    match conn
+    let uid = match conn
         .call(api.delete(&object.name, &DeleteParams::background()))
         .await
     {
-        Ok(_) => Ok(true),
-        Err(ClusterError::Api { code: 404, .. }) => Ok(false),
-        Err(err) => Err(err),
+        Ok(either) => either.left().and_then(|o| o.metadata.uid),
+        Err(ClusterError::Api { code: 404, .. }) => return Ok(Deleted::Absent),
+        Err(err) => return Err(err),
+    };
+    let started = tokio::time::Instant::now();
+    loop {
+        let current = conn.call(api.get_opt(&object.name)).await?;
+        // Gone, or already replaced by a new object of the same name.
+        if current.is_none_or(|o| uid.is_some() && o.metadata.uid != uid) {
+            return Ok(Deleted::Gone(started.elapsed()));
+        }
+        if started.elapsed() > DELETE_WAIT {
+            return Err(ClusterError::Protocol(format!(
+                "{object} was deleted but is still there after {} s (Terminating): a finalizer or a stuck node may hold it; see `kubectl describe`",
+                DELETE_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(DELETE_POLL).await;
     }
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::cluster::{ClusterError, Connection, apply};
-use crate::content::model::{Fault, Step};
+use crate::content::model::{Fault, ObjectKind, ObjectRef, Step};
 use crate::content::{Catalogue, Task};
 use crate::store::LearnerId;
 
@@ -62,14 +62,31 @@ impl Action {
         }
     }
 
-    /// The task's steps for this action.
-    pub fn steps(self, task: &Task) -> &[Step] {
+    /// The task's steps for this action. Setup first deletes (and waits for) everything the
+    /// task owns, so it starts from the task's starting state whatever an earlier attempt or
+    /// another task left behind.
+    pub fn steps(self, task: &Task) -> Vec<Step> {
         match self {
-            Action::Setup => &task.setup,
-            Action::Reset => &task.cleanup,
-            Action::Solve => &task.solve,
+            Action::Setup => clear_owned(task)
+                .chain(task.setup.iter().cloned())
+                .collect(),
+            Action::Reset => task.cleanup.clone(),
+            Action::Solve => task.solve.clone(),
         }
     }
+}
+
+/// Deletes of the objects a task owns: namespaced objects first, then cluster-scoped ones,
+/// namespaces last (deleting a namespace waits for everything in it).
+fn clear_owned(task: &Task) -> impl Iterator<Item = Step> + '_ {
+    let rank = |o: &ObjectRef| match (o.kind, &o.namespace) {
+        (ObjectKind::Namespace, _) => 2,
+        (_, Some(_)) => 0,
+        (_, None) => 1,
+    };
+    let mut owned: Vec<&ObjectRef> = task.owns.iter().collect();
+    owned.sort_by_key(|o| rank(o));
+    owned.into_iter().map(|o| Step::Delete(o.clone()))
 }
 
 /// The outcome of a setup, reset or solve.
@@ -138,10 +155,11 @@ async fn run_step(
                 .map_err(|_| ClusterError::Protocol(format!("{file} is not text")))?;
             Ok(apply::apply_yaml(conn, text).await?.join(", "))
         }
-        Step::Delete(object) => Ok(if apply::delete(conn, object).await? {
-            format!("deleted {object}")
-        } else {
-            format!("{object} was already absent")
+        Step::Delete(object) => Ok(match apply::delete(conn, object).await? {
+            apply::Deleted::Gone(after) => {
+                format!("deleted {object}; gone after {:.1} s", after.as_secs_f64())
+            }
+            apply::Deleted::Absent => format!("{object} was already absent"),
         }),
         Step::Fault(Fault::RemoveCni) => {
             let done = apply::remove_cni(conn).await?;
@@ -204,7 +222,7 @@ pub async fn run(
 ) -> Outcome {
     let mut reports = Vec::new();
     let mut ok = true;
-    for step in action.steps(task) {
+    for step in &action.steps(task) {
         let result = run_step(conn, options, catalogue, task, step).await;
         let failed = result.is_err();
         reports.push(StepReport {

@@ -55,8 +55,10 @@ async fn sit_the_full_exam_on_three_clusters_in_chromium() {
     );
     nodes(&main, true);
     flannel(&main, 2);
-    // The bare cluster has no CNI: its nodes are NotReady.
+    // The bare cluster has no CNI: its nodes are NotReady. Host-network pods still run there,
+    // so install-flannel's setup clears the node files with its fault pods.
     nodes(&bare, false);
+    let _bare_kubelet = complete_fault_pods(&bare);
     nodes(&repair, true);
     flannel(&repair, 2);
     let _kubelet = complete_fault_pods(&repair);

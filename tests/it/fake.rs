@@ -72,11 +72,15 @@ pub fn node(name: &str, ready: bool, cidr: &str) -> Value {
         json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
                "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"})
     };
-    let taints = if ready {
-        json!([])
-    } else {
-        json!([{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}])
-    };
+    // As kind sets them: the control plane is tainted for workloads, a NotReady node for all.
+    let mut taints = Vec::new();
+    if name.ends_with("-control-plane") {
+        taints
+            .push(json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}));
+    }
+    if !ready {
+        taints.push(json!({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}));
+    }
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
            "spec": {"podCIDR": cidr, "podCIDRs": [cidr], "taints": taints},
            "status": {"conditions": [condition], "nodeInfo": {"kubeletVersion": "v1.35.0"}}})

@@ -20,7 +20,12 @@ async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
     for _ in 0..2 {
         let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
         assert_eq!(outcome["ok"], true, "{outcome:#}");
-        assert_eq!(outcome["steps"].as_array().unwrap().len(), 2);
+        // First what the task owns is deleted (and waited for), then its files are applied.
+        assert_eq!(outcome["steps"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            outcome["steps"][0]["step"],
+            "delete Pod test/multi-container"
+        );
     }
     let pod = env
         .fake
@@ -79,13 +84,18 @@ async fn the_remove_cni_fault_deletes_flannel_and_its_node_state() {
         .iter()
         .map(|s| s["detail"].as_str().unwrap().to_string())
         .collect();
+    // Setup deletes the DaemonSet the task owns first, then the fault clears every node.
     assert!(
-        steps[1].contains("deleted DaemonSet kube-flannel/kube-flannel-ds"),
+        steps
+            .iter()
+            .any(|s| s.contains("deleted DaemonSet kube-flannel/kube-flannel-ds")),
         "{steps:?}"
     );
     assert!(
-        steps[1].contains("on node kubelab-control-plane")
-            && steps[1].contains("on node kubelab-worker"),
+        steps
+            .iter()
+            .any(|s| s.contains("on node kubelab-control-plane")
+                && s.contains("on node kubelab-worker")),
         "{steps:?}"
     );
     assert!(
@@ -281,12 +291,98 @@ async fn api_errors_stop_setup_with_the_reason() {
         let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
         assert_eq!(outcome["ok"], false, "{code}");
         let steps = outcome["steps"].as_array().unwrap();
-        assert_eq!(steps.len(), 2, "stops at the failed step");
+        // The owned pod's delete and the namespace apply succeed; the pod's apply fails.
+        assert_eq!(steps.len(), 3, "stops at the failed step");
         assert_eq!(steps[0]["ok"], true);
-        assert_eq!(steps[1]["ok"], false);
+        assert_eq!(steps[1]["ok"], true);
+        assert_eq!(steps[2]["ok"], false);
         assert!(
-            steps[1]["detail"].as_str().unwrap().contains(words),
+            steps[2]["detail"].as_str().unwrap().contains(words),
             "{code}: {outcome:#}"
         );
     }
+}
+
+/// The steps of a task's action on the fake, run as `kubelab setup`/`reset` run them.
+async fn act(env: &Env, task: &str, action: Action) -> kubelab::Outcome {
+    let conn = Connection::open(
+        &KubeconfigSource::file(env.kubeconfig.clone()),
+        "kind-kubelab",
+    )
+    .await
+    .unwrap();
+    let catalogue = env.app.state.service.catalogue();
+    let task = catalogue.task(task).unwrap();
+    run_steps(&conn, &SetupOptions::default(), catalogue, task, action).await
+}
+
+/// On a real API server a deleted Pod stays Terminating for its grace period, and applying a
+/// different Pod of the same name meanwhile is a 422: reset must wait, and setup must start
+/// from its own state whatever was there.
+#[tokio::test]
+async fn a_reset_then_another_tasks_setup_waits_for_the_terminating_pod() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let setup = act(&env, "intra-pod-localhost", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
+    let solved = act(&env, "intra-pod-localhost", Action::Solve).await;
+    assert!(solved.ok, "{solved:#?}");
+    let pod = env
+        .fake
+        .get("v1", "Pod", Some("test"), "multi-container")
+        .unwrap();
+    assert_eq!(
+        pod["spec"]["nodeName"], "kubelab-worker",
+        "the fake schedules like kube-scheduler: not on the tainted control plane"
+    );
+
+    let reset = act(&env, "intra-pod-localhost", Action::Reset).await;
+    assert!(reset.ok, "{reset:#?}");
+    assert!(reset.steps[0].detail.contains("gone after"), "{reset:#?}");
+    assert!(
+        env.fake
+            .get("v1", "Pod", Some("test"), "multi-container")
+            .is_none(),
+        "reset returns once the pod is really gone"
+    );
+    let setup = act(&env, "fix-port-conflict", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
+
+    // Setup on top of another task's pod of the same name: deleted and waited for first.
+    let solved = act(&env, "intra-pod-localhost", Action::Solve).await;
+    assert!(
+        !solved.ok,
+        "applying other ports onto an existing Pod is refused"
+    );
+    assert!(
+        solved.steps.iter().any(|s| s
+            .detail
+            .contains("pod updates may not change fields other than")),
+        "{solved:#?}"
+    );
+    let setup = act(&env, "fix-port-conflict", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
+    let pod = env
+        .fake
+        .get("v1", "Pod", Some("test"), "multi-container")
+        .unwrap();
+    assert_eq!(
+        pod["spec"]["containers"][1]["ports"][0]["containerPort"],
+        80
+    );
+}
+
+/// Deleting a namespace takes as long as its contents: a setup that applies into it right
+/// after a cleanup must not land in a namespace that is still terminating (403).
+#[tokio::test]
+async fn a_namespace_deleted_by_cleanup_is_gone_before_the_next_setup() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    let solved = act(&env, "deploy-two-pods", Action::Solve).await;
+    assert!(solved.ok, "{solved:#?}");
+    let reset = act(&env, "deploy-two-pods", Action::Reset).await;
+    assert!(reset.ok, "{reset:#?}");
+    assert!(env.fake.get("v1", "Namespace", None, "test").is_none());
+    let setup = act(&env, "fix-port-conflict", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use crate::FakeCluster;
+use crate::lifecycle;
 use crate::patch::{json_patch, merge_patch, strategic_merge_patch};
 use crate::resources::{
     AGGREGATED_DISCOVERY, ResourceType, aggregated_discovery, api_group_doc, api_group_list,
@@ -454,7 +455,10 @@ async fn resource(
             let (headers, body) = read_body(req).await?;
             patch(ctx, &t, name, &content_type(&headers), &body, &query)
         }
-        (Some(name), None, "DELETE") => delete(ctx, &t, name, &query),
+        (Some(name), None, "DELETE") => {
+            let (_, body) = read_body(req).await?;
+            delete(ctx, &t, name, &query, &body)
+        }
         (Some(name), Some("log"), "GET") => logs(ctx, &t, name, &query),
         (Some(name), Some("exec"), "GET" | "POST") => {
             Ok(crate::exec::serve(ctx, &t, name, &query, req).await)
@@ -773,12 +777,8 @@ fn create(ctx: &Ctx, t: &Target, mut object: Value, query: &Query) -> Result<Res
     }
     let name = object_name(&object);
     let mut inner = ctx.cluster.lock();
-    if let Some(ns) = &t.namespace
-        && !inner.namespace_exists(ns)
-    {
-        let ns_type = ResourceType::new("v1", "namespaces", "Namespace", false);
-        return Err(ApiError::not_found(&ns_type, ns));
-    }
+    admit_create(&inner, t, &name)?;
+    bind_to_node(&inner, t, &mut object);
     if inner.objects.contains_key(&t.key(&name)) {
         return Err(ApiError::already_exists(&t.rt, &name));
     }
@@ -807,9 +807,69 @@ fn update(
         return Err(ApiError::conflict(&t.rt, name));
     }
     let status_only = t.sub.as_deref() == Some("status");
+    admit_update(t, name, &old, &object, status_only)?;
     let object = finish_write(t, Some(&old), object, status_only);
     let stored = store(&mut inner, object, query)?;
     Ok(json_response(200, &stored))
+}
+
+/// What admission refuses before a create: a missing namespace (404) and, as the
+/// NamespaceLifecycle plugin does, a namespace being deleted (403).
+fn admit_create(inner: &Inner, t: &Target, name: &str) -> Result<(), ApiError> {
+    let Some(ns) = &t.namespace else {
+        return Ok(());
+    };
+    if !inner.namespace_exists(ns) {
+        let ns_type = ResourceType::new("v1", "namespaces", "Namespace", false);
+        return Err(ApiError::not_found(&ns_type, ns));
+    }
+    if inner.namespace_terminating(ns) {
+        return Err(ApiError::new(
+            403,
+            format!(
+                "{} \"{}\" is forbidden: {}",
+                t.rt.qualified_plural(),
+                name,
+                lifecycle::terminating_message(ns)
+            ),
+        )
+        .about(&t.rt, name));
+    }
+    Ok(())
+}
+
+/// Binds a new Pod to a node as the scheduler would, unless it names one already.
+fn bind_to_node(inner: &Inner, t: &Target, pod: &mut Value) {
+    let unbound = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty);
+    if !(t.rt.group.is_empty() && t.rt.kind == "Pod" && unbound) {
+        return;
+    }
+    if let Some(node) = lifecycle::schedule(inner, pod)
+        && let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut)
+    {
+        spec.insert("nodeName".into(), json!(node));
+    }
+}
+
+/// Pod update validation: only images, the active deadline, added tolerations and the grace
+/// period may change in a Pod's spec (422 otherwise, with the real message).
+fn admit_update(
+    t: &Target,
+    name: &str,
+    old: &Value,
+    new: &Value,
+    status_only: bool,
+) -> Result<(), ApiError> {
+    if status_only || !(t.rt.group.is_empty() && t.rt.kind == "Pod") {
+        return Ok(());
+    }
+    match lifecycle::pod_update_refusal(old, new) {
+        Some(message) => Err(ApiError::invalid(&t.rt, name, &message)),
+        None => Ok(()),
+    }
 }
 
 fn set_managed_fields(object: &mut Value, manager: &str, api_version: &str, subresource: bool) {
@@ -891,12 +951,8 @@ fn patch(
                 if status_only {
                     return Err(ApiError::not_found(&t.rt, name));
                 }
-                if let Some(ns) = &t.namespace
-                    && !inner.namespace_exists(ns)
-                {
-                    let ns_type = ResourceType::new("v1", "namespaces", "Namespace", false);
-                    return Err(ApiError::not_found(&ns_type, ns));
-                }
+                admit_create(&inner, t, name)?;
+                bind_to_node(&inner, t, &mut config);
                 (201, finish_write(t, None, config, false))
             }
             Some(old) => {
@@ -905,6 +961,7 @@ fn patch(
                     m.remove("resourceVersion");
                 }
                 strategic_merge_patch(&mut merged, &config);
+                admit_update(t, name, old, &merged, status_only)?;
                 (200, finish_write(t, Some(old), merged, status_only))
             }
         };
@@ -931,12 +988,32 @@ fn patch(
         return Err(ApiError::conflict(&t.rt, name));
     }
     check_identity(t, &mut patched, Some(name))?;
+    admit_update(t, name, &old, &patched, status_only)?;
     let object = finish_write(t, Some(&old), patched, status_only);
     let stored = store(&mut inner, object, query)?;
     Ok(json_response(200, &stored))
 }
 
-fn delete(ctx: &Ctx, t: &Target, name: &str, query: &Query) -> Result<Response, ApiError> {
+/// The grace period a delete asks for: `?gracePeriodSeconds=` or DeleteOptions in the body.
+fn requested_grace(query: &Query, body: &[u8]) -> Option<i64> {
+    query
+        .get("gracePeriodSeconds")
+        .and_then(|g| g.parse().ok())
+        .or_else(|| {
+            serde_json::from_slice::<Value>(body)
+                .ok()?
+                .get("gracePeriodSeconds")?
+                .as_i64()
+        })
+}
+
+fn delete(
+    ctx: &Ctx,
+    t: &Target,
+    name: &str,
+    query: &Query,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let mut inner = ctx.cluster.lock();
     let key = t.key(name);
     let object = inner
@@ -955,12 +1032,26 @@ fn delete(ctx: &Ctx, t: &Target, name: &str, query: &Query) -> Result<Response, 
     if dry_run(query) {
         return Ok(json_response(200, &object));
     }
-    let removed = if is_namespace {
-        inner.remove_namespace(name)
-    } else {
-        inner.remove(&key)
-    };
+    let removed = remove_object(ctx, &mut inner, &key, requested_grace(query, body));
     Ok(json_response(200, &removed.unwrap_or(object)))
+}
+
+/// Deletes one object by the API's rules: Pods gracefully, namespaces with their contents.
+fn remove_object(
+    ctx: &Ctx,
+    inner: &mut Inner,
+    key: &ObjectKey,
+    grace: Option<i64>,
+) -> Option<Value> {
+    match (key.api_version.as_str(), key.kind.as_str()) {
+        ("v1", "Namespace") => ctx.cluster.delete_namespace(inner, &key.name),
+        ("v1", "Pod") => ctx.cluster.delete_pod(inner, key, grace),
+        _ => {
+            let removed = inner.remove(key);
+            inner.finish_namespace(&key.namespace);
+            removed
+        }
+    }
 }
 
 fn delete_collection(ctx: &Ctx, t: &Target, query: &Query) -> Result<Response, ApiError> {
@@ -976,7 +1067,7 @@ fn delete_collection(ctx: &Ctx, t: &Target, query: &Query) -> Result<Response, A
     for key in keys {
         if dry_run(query) {
             removed.extend(inner.objects.get(&key).cloned());
-        } else if let Some(o) = inner.remove(&key) {
+        } else if let Some(o) = remove_object(ctx, &mut inner, &key, None) {
             removed.push(o);
         }
     }

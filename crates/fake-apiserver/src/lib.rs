@@ -27,6 +27,7 @@
 mod exec;
 mod fixture;
 mod http;
+mod lifecycle;
 mod patch;
 mod resources;
 mod selector;
@@ -400,6 +401,12 @@ impl FakeCluster {
         inner
             .remove(&ObjectKey::new(api_version, kind, namespace, name))
             .is_some()
+    }
+
+    /// How long a graceful Pod deletion (and so a namespace deletion) takes here at most
+    /// (1 s unless set): the real grace period, shortened for tests.
+    pub fn set_grace_cap(&self, cap: Duration) {
+        self.lock().grace_cap = cap;
     }
 
     /// One object, as stored.

@@ -93,6 +93,9 @@ pub(crate) struct Inner {
     pub(crate) logs: HashMap<(String, String, String), String>,
     pub(crate) faults: Vec<ActiveFault>,
     pub(crate) requests: Vec<RecordedRequest>,
+    /// The longest a graceful Pod deletion really waits here: real grace periods (30 s by
+    /// default) shortened so tests stay fast, while a deleted Pod still lingers.
+    pub(crate) grace_cap: std::time::Duration,
 }
 
 impl Inner {
@@ -109,6 +112,7 @@ impl Inner {
             logs: HashMap::new(),
             faults: Vec::new(),
             requests: Vec::new(),
+            grace_cap: std::time::Duration::from_secs(1),
         }
     }
 

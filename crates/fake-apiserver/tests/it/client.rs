@@ -198,7 +198,12 @@ async fn get_create_delete_and_their_errors() {
         .unwrap();
     assert_eq!(replaced.labels()["tier"], "x");
 
-    let deleted = pods.delete("pod3", &DeleteParams::default()).await.unwrap();
+    // Without a grace period (the pod was bound to a node, so it would get 30 s) it is gone
+    // at once; a graceful delete is covered below.
+    let deleted = pods
+        .delete("pod3", &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
     assert_eq!(deleted.left().unwrap().name_any(), "pod3");
     let gone = api_status(
         pods.delete("pod3", &DeleteParams::default())
@@ -207,12 +212,46 @@ async fn get_create_delete_and_their_errors() {
     );
     assert_eq!(gone.code, 404);
 
-    // Deleting a namespace deletes what is in it.
+    // Deleting a namespace deletes what is in it: the namespace is Terminating until its
+    // scheduled pods have gone through their (shortened) grace period, refusing new content.
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
         .delete("test", &DeleteParams::default())
         .await
         .unwrap();
+    let terminating = namespaces.get("test").await.unwrap();
+    assert_eq!(
+        terminating.status.unwrap().phase.as_deref(),
+        Some("Terminating")
+    );
+    let lingering = pods.list(&ListParams::default()).await.unwrap().items;
+    assert!(
+        !lingering.is_empty(),
+        "scheduled pods take their grace period"
+    );
+    assert!(
+        lingering
+            .iter()
+            .all(|p| p.metadata.deletion_timestamp.is_some())
+    );
+    let refused = api_status(
+        pods.create(&PostParams::default(), &new_pod)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(refused.code, 403);
+    assert_eq!(
+        refused.message,
+        "pods \"pod3\" is forbidden: unable to create new content in namespace test because it is being terminated"
+    );
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    while namespaces.get_opt("test").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the namespace never went away"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         pods.list(&ListParams::default())
             .await
@@ -220,6 +259,13 @@ async fn get_create_delete_and_their_errors() {
             .items
             .is_empty()
     );
+    let missing_ns = api_status(
+        pods.create(&PostParams::default(), &new_pod)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(missing_ns.code, 404);
+    assert_eq!(missing_ns.message, "namespaces \"test\" not found");
     let protected = api_status(
         namespaces
             .delete("default", &DeleteParams::default())
@@ -484,4 +530,76 @@ async fn discovery_covers_the_served_groups() {
     assert_eq!(aggregated.groups().count(), discovery.groups().count());
     let version = client.apiserver_version().await.unwrap();
     assert_eq!(version.git_version, "v1.32.0");
+}
+
+/// Graceful deletion and Pod update validation as a real API server does them.
+#[tokio::test]
+async fn pods_terminate_gracefully_and_refuse_spec_changes() {
+    let (cluster, _server, client) = serve().await;
+    cluster.set_grace_cap(Duration::from_millis(300));
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "test");
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "test"},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.25",
+            "ports": [{"containerPort": 80}]}]},
+    }))
+    .unwrap();
+    let apply = PatchParams::apply("test").force();
+    let created = pods
+        .patch("web", &apply, &Patch::Apply(&pod))
+        .await
+        .unwrap();
+    assert!(
+        created.spec.as_ref().unwrap().node_name.is_some(),
+        "a new pod is bound to a node"
+    );
+
+    // Only images (and a few other fields) may change in place.
+    let mut image = pod.clone();
+    image.spec.as_mut().unwrap().containers[0].image = Some("nginx:1.27".into());
+    pods.patch("web", &apply, &Patch::Apply(&image))
+        .await
+        .unwrap();
+    let mut ports = image.clone();
+    ports.spec.as_mut().unwrap().containers[0]
+        .ports
+        .as_mut()
+        .unwrap()[0]
+        .container_port = 8080;
+    let refused = api_status(
+        pods.patch("web", &apply, &Patch::Apply(&ports))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(refused.code, 422);
+    assert!(
+        refused.message.starts_with(
+            "Pod \"web\" is invalid: spec: Forbidden: pod updates may not change fields other than"
+        ),
+        "{}",
+        refused.message
+    );
+
+    // A scheduled pod is Terminating for its grace period, then gone.
+    pods.delete("web", &DeleteParams::default()).await.unwrap();
+    let terminating = pods.get("web").await.unwrap();
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    assert_eq!(terminating.metadata.deletion_grace_period_seconds, Some(30));
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while pods.get_opt("web").await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the pod never went away"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // With no grace period it is gone at once.
+    pods.patch("web", &apply, &Patch::Apply(&pod))
+        .await
+        .unwrap();
+    pods.delete("web", &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    assert!(pods.get_opt("web").await.unwrap().is_none());
 }
