@@ -11,9 +11,15 @@
 //! - pod logs and pod exec (v5/v4.channel.k8s.io) with scripted results ([`ExecRule`]);
 //! - injected faults ([`Fault`]) and a record of every request ([`RecordedRequest`]).
 //!
-//! There are no controllers: nothing schedules pods, a DaemonSet creates no pods, deleting
-//! a pod or namespace removes it at once. Tests put the state they need with
-//! [`FakeCluster::apply`] / [`FakeCluster::apply_yaml`].
+//! It keeps the API's own rules where kubelab depends on them (see `lifecycle.rs`): a new Pod
+//! is bound to a node whose taints it tolerates, as the scheduler would; a scheduled Pod's
+//! delete leaves it `Terminating` for its grace period (capped at 1 s here, see
+//! [`FakeCluster::set_grace_cap`]); a deleted namespace is `Terminating` until its contents
+//! are gone and refuses new content meanwhile (403); a Pod's spec cannot change in place
+//! beyond images, the active deadline, added tolerations and the grace period (422).
+//! There are no other controllers: a DaemonSet creates no pods and no kubelet runs them. Tests
+//! put the state they need with [`FakeCluster::apply`] / [`FakeCluster::apply_yaml`], which,
+//! like [`FakeCluster::delete`], act directly on the store without those rules.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
