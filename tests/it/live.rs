@@ -136,8 +136,9 @@ async fn watches_are_shared_and_end_with_the_last_page() {
         events.verdict().await;
         pages.push(events);
     }
-    // deploy-two-pods reads namespaces, pods and their events: three watchers for five pages.
-    assert_eq!(env.app.state.service.watches().active(), 3);
+    // deploy-two-pods reads namespaces, pods, their events and the nodes (their pod ranges):
+    // four watchers for five pages.
+    assert_eq!(env.app.state.service.watches().active(), 4);
     let watch_lists = env
         .fake
         .requests()
