@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::ExecRule;
 use crate::http::{Ctx, Target, error_response, pod_and_container};
+use crate::images::{self, Missing};
 use crate::status::ApiError;
 use crate::util::Query;
 
@@ -59,7 +60,7 @@ pub(crate) async fn serve(
 ) -> Response {
     let plan = {
         let inner = ctx.cluster.lock();
-        let (_, container) = match pod_and_container(&inner, t, name, query) {
+        let (pod, container) = match pod_and_container(&inner, t, name, query) {
             Ok(found) => found,
             Err(e) => return error_response(&e),
         };
@@ -70,19 +71,36 @@ pub(crate) async fn serve(
             ));
         }
         let ns = t.namespace.clone().unwrap_or_default();
-        let rule = inner
+        let mut rule = inner
             .exec_rules
             .iter()
             .rev()
             .find(|r| r.matches(&ns, name, container.as_deref(), &command))
             .cloned();
-        let unmatched = format!(
-            "fake-apiserver: no ExecRule matches command {} in pod {ns}/{name} (container {})",
-            serde_json::to_string(&command).unwrap_or_default(),
-            container
-                .as_deref()
-                .map_or_else(|| "not specified".to_string(), |c| format!("{c:?}"))
-        );
+        // The image decides before any script: no rule can give nginx a ping.
+        let missing = images::image_of(&pod, container.as_deref())
+            .and_then(|image| images::refusal(&image, &command));
+        match &missing {
+            Some(Missing::Program(_)) => rule = None,
+            Some(Missing::InShell { shell, program }) => {
+                rule = Some(
+                    ExecRule::new(&ns, name, command.clone())
+                        .stderr(&Missing::shell_message(shell, program))
+                        .exit_code(127),
+                );
+            }
+            None => {}
+        }
+        let unmatched = match &missing {
+            Some(Missing::Program(program)) => Missing::runtime_message(program),
+            _ => format!(
+                "fake-apiserver: no ExecRule matches command {} in pod {ns}/{name} (container {})",
+                serde_json::to_string(&command).unwrap_or_default(),
+                container
+                    .as_deref()
+                    .map_or_else(|| "not specified".to_string(), |c| format!("{c:?}"))
+            ),
+        };
         Plan {
             stdout: query.flag("stdout"),
             stderr: query.flag("stderr"),

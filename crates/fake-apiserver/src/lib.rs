@@ -33,6 +33,7 @@
 mod exec;
 mod fixture;
 mod http;
+mod images;
 mod lifecycle;
 mod patch;
 mod resources;

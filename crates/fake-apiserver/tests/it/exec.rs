@@ -104,13 +104,13 @@ async fn exec_success_failure_and_unscripted() {
     let exact = run(&pods, "pod1", "nginx", &["sh", "-c", "echo two"]).await;
     assert_eq!(exact.stdout, "two\n");
 
-    // No rule: a Failure status naming the command.
-    let unscripted = run(&pods, "pod1", "nginx", &["ping", "-c1", "10.244.1.3"]).await;
+    // No rule (for a program the image has): a Failure status naming the command.
+    let unscripted = run(&pods, "pod1", "nginx", &["cat", "-n", "/etc/hostname"]).await;
     let status = unscripted.status.unwrap();
     assert_eq!(status.status.as_deref(), Some("Failure"));
     let message = status.message.unwrap();
     assert!(
-        message.contains(r#"["ping","-c1","10.244.1.3"]"#),
+        message.contains(r#"["cat","-n","/etc/hostname"]"#),
         "{message}"
     );
     assert!(message.contains("test/pod1"), "{message}");
@@ -188,4 +188,57 @@ async fn exec_delay_drop_and_stdin_close() {
         .await
         .unwrap();
     assert_eq!(status.unwrap().status.as_deref(), Some("Success"));
+}
+
+/// The image decides what can run: no scripted rule gives nginx a ping.
+#[tokio::test]
+async fn exec_answers_as_the_image_would() {
+    let (cluster, _server, client) = serve().await;
+    cluster.script_exec(
+        ExecRule::new("test", "pod1", ["ping", "-c", "1", "10.244.1.3"])
+            .container("nginx")
+            .stdout("64 bytes from 10.244.1.3"),
+    );
+    let pods: Api<Pod> = Api::namespaced(client, "test");
+
+    let ping = run(&pods, "pod1", "nginx", &["ping", "-c", "1", "10.244.1.3"]).await;
+    assert_eq!(
+        ping.stdout, "",
+        "the rule for a program the image lacks is ignored"
+    );
+    let status = ping.status.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Failure"));
+    assert!(
+        status
+            .message
+            .unwrap_or_default()
+            .contains("exec: \"ping\": executable file not found in $PATH"),
+    );
+
+    let bash = run(&pods, "pod2", "app", &["bash", "-c", "echo hi"]).await;
+    assert!(
+        bash.status
+            .unwrap()
+            .message
+            .unwrap_or_default()
+            .contains("\"bash\": executable file not found in $PATH"),
+        "busybox has no bash"
+    );
+
+    let script = run(
+        &pods,
+        "pod2",
+        "app",
+        &["sh", "-c", "curl -s http://10.244.1.2/"],
+    )
+    .await;
+    assert_eq!(script.stderr, "sh: curl: not found\n");
+    let status = script.status.unwrap();
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+    assert_eq!(
+        status.details.unwrap().causes.unwrap()[0]
+            .message
+            .as_deref(),
+        Some("127")
+    );
 }

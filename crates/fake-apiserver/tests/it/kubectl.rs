@@ -183,7 +183,7 @@ async fn kubectl_reads_execs_and_applies() {
     );
     let unscripted = k
         .run(&[
-            "exec", "-n", "test", "pod1", "-c", "nginx", "--", "ping", "x",
+            "exec", "-n", "test", "pod1", "-c", "nginx", "--", "cat", "x",
         ])
         .await;
     assert_eq!(unscripted.code, Some(1));
