@@ -122,8 +122,14 @@ fn nginx_pod(name: &str, ip: &str) -> Value {
     )
 }
 
-fn exec_rule(pod: &str, container: Option<&str>, command: Vec<String>, stdout: &str) -> Value {
-    let mut rule = json!({"kind": "FakeExecRule", "namespace": "test", "pod": pod, "command": command,
+fn exec_rule(
+    namespace: &str,
+    pod: &str,
+    container: Option<&str>,
+    command: Vec<String>,
+    stdout: &str,
+) -> Value {
+    let mut rule = json!({"kind": "FakeExecRule", "namespace": namespace, "pod": pod, "command": command,
                           "stdout": stdout, "exitCode": 0});
     if let (Some(c), Some(map)) = (container, rule.as_object_mut()) {
         map.insert("container".to_string(), json!(c));
@@ -135,6 +141,7 @@ fn exec_rule(pod: &str, container: Option<&str>, command: Vec<String>, stdout: &
 fn solved_state() -> Vec<Value> {
     let mut docs = vec![
         namespace("test"),
+        namespace("multi"),
         namespace("kube-flannel"),
         node("kubelab-control-plane", "172.18.0.2", "10.244.0.0/24"),
         node("kubelab-worker", "172.18.0.3", "10.244.1.0/24"),
@@ -172,7 +179,7 @@ fn solved_state() -> Vec<Value> {
     docs.push(nginx_pod("pod1", "10.244.1.2"));
     docs.push(nginx_pod("pod2", "10.244.1.3"));
     docs.push(running_pod(
-        "test",
+        "multi",
         "multi-container",
         json!({"app": "multi-container"}),
         "kubelab-worker",
@@ -188,18 +195,21 @@ fn solved_state() -> Vec<Value> {
     ));
     // The probes kubelab runs, answered as the real containers would.
     docs.push(exec_rule(
+        "test",
         "pod1",
         None,
         probe::http("10.244.1.3", 80),
         "HTTP/1.1 200\n",
     ));
     docs.push(exec_rule(
+        "multi",
         "multi-container",
         Some("app"),
         probe::redis_ping(6379),
         "+PONG\r\n",
     ));
     docs.push(exec_rule(
+        "multi",
         "multi-container",
         Some("sidecar"),
         probe::http("127.0.0.1", 80),

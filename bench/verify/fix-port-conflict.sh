@@ -5,8 +5,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # One read of the pod: phase, readiness, the sidecar's state, the declared ports.
-out=$(kubectl get pod multi-container -n test -o jsonpath='{.status.phase}{"\n"}{.spec.containers[*].name}{"\n"}{.status.containerStatuses[*].ready}{"\n"}{.status.containerStatuses[?(@.name=="sidecar")].state.running.startedAt}{"\n"}{range .spec.containers[*]}{range .ports[*]}{.containerPort}/{.protocol} {end}{end}{"\n"}') ||
-  fail "pod test/multi-container does not exist"
+out=$(kubectl get pod multi-container -n multi -o jsonpath='{.status.phase}{"\n"}{.spec.containers[*].name}{"\n"}{.status.containerStatuses[*].ready}{"\n"}{.status.containerStatuses[?(@.name=="sidecar")].state.running.startedAt}{"\n"}{range .spec.containers[*]}{range .ports[*]}{.containerPort}/{.protocol} {end}{end}{"\n"}') ||
+  fail "pod multi/multi-container does not exist"
 {
   read -r phase
   read -ra names

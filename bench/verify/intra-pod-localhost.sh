@@ -5,8 +5,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # One read of the pod: phase, readiness, the declared ports.
-out=$(kubectl get pod multi-container -n test -o jsonpath='{.status.phase}{"\n"}{.spec.containers[*].name}{"\n"}{.status.containerStatuses[*].ready}{"\n"}{range .spec.containers[*]}{range .ports[*]}{.containerPort}/{.protocol} {end}{end}{"\n"}') ||
-  fail "pod test/multi-container does not exist"
+out=$(kubectl get pod multi-container -n multi -o jsonpath='{.status.phase}{"\n"}{.spec.containers[*].name}{"\n"}{.status.containerStatuses[*].ready}{"\n"}{range .spec.containers[*]}{range .ports[*]}{.containerPort}/{.protocol} {end}{end}{"\n"}') ||
+  fail "pod multi/multi-container does not exist"
 {
   read -r phase
   read -ra names
@@ -28,6 +28,6 @@ for p in "${ports[@]}"; do
   seen[$p]=1
 done
 
-redis_ok test multi-container app 6379
-http_ok test multi-container sidecar 127.0.0.1 80
+redis_ok multi multi-container app 6379
+http_ok multi multi-container sidecar 127.0.0.1 80
 echo "OK: intra-pod-localhost"

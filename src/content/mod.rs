@@ -184,7 +184,9 @@ pub struct Conflict {
     pub what: String,
 }
 
-/// Pairs of tasks that own the same object or both change the CNI, in input order.
+/// Pairs of tasks that own the same object, where one owns a namespace the other has objects
+/// in (setting it up deletes the namespace with everything in it), or that both change the
+/// CNI, in input order.
 pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
     let mut out = Vec::new();
     for (i, first) in tasks.iter().enumerate() {
@@ -196,6 +198,18 @@ pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
                     what: object.to_string(),
                 });
             }
+            for (owner, other) in [(first, second), (second, first)] {
+                for namespace in owned_namespaces_holding(owner, other) {
+                    out.push(Conflict {
+                        first: first.id.clone(),
+                        second: second.id.clone(),
+                        what: format!(
+                            "namespace {namespace} (`{}` owns it and deletes it with everything in it)",
+                            owner.id
+                        ),
+                    });
+                }
+            }
             if first.changes.contains(&Change::Cni) && second.changes.contains(&Change::Cni) {
                 out.push(Conflict {
                     first: first.id.clone(),
@@ -206,6 +220,22 @@ pub fn conflicts(tasks: &[&Task]) -> Vec<Conflict> {
         }
     }
     out
+}
+
+/// Namespaces `owner` owns in which `other` owns objects that `owner` does not (those are
+/// already a conflict of their own): deleting the namespace would delete them too.
+fn owned_namespaces_holding<'a>(owner: &'a Task, other: &'a Task) -> impl Iterator<Item = &'a str> {
+    owner
+        .owns
+        .iter()
+        .filter(|o| o.kind == model::ObjectKind::Namespace)
+        .map(|o| o.name.as_str())
+        .filter(move |ns| {
+            other
+                .owns
+                .iter()
+                .any(|o| o.namespace.as_deref() == Some(*ns) && !owner.owns.contains(o))
+        })
 }
 
 /// A file shown with a task's statement.

@@ -184,12 +184,12 @@ async fn intra_pod_localhost_solved_and_missing() {
 
     multi_container(&env.fake, "redis:7", 6379, false);
     env.fake.script_exec(
-        ExecRule::new("test", "multi-container", probe::redis_ping(6379))
+        ExecRule::new("multi", "multi-container", probe::redis_ping(6379))
             .container("app")
             .stdout("+PONG\r\n"),
     );
     env.fake.script_exec(
-        ExecRule::new("test", "multi-container", probe::http("127.0.0.1", 80))
+        ExecRule::new("multi", "multi-container", probe::http("127.0.0.1", 80))
             .container("sidecar")
             .stdout("HTTP/1.1 200 OK\r\n"),
     );

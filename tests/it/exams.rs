@@ -138,7 +138,7 @@ async fn sit_the_one_cluster_exam_through_the_api() {
     }
     assert!(
         env.fake
-            .get("v1", "Pod", Some("test"), "multi-container")
+            .get("v1", "Pod", Some("multi"), "multi-container")
             .is_some(),
         "the port-conflict setup put the broken Pod on the cluster"
     );

@@ -165,14 +165,16 @@ pub fn unschedulable(fake: &FakeCluster, name: &str) {
 pub fn multi_container(fake: &FakeCluster, sidecar_image: &str, sidecar_port: u16, crashing: bool) {
     let sidecar_state = if crashing {
         json!({"name": "sidecar", "ready": false, "restartCount": 4, "image": sidecar_image, "imageID": "",
-               "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container=sidecar pod=multi-container_test(uid)"}},
+               "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container=sidecar pod=multi-container_multi(uid)"}},
                "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": ago(40), "finishedAt": ago(37)}}})
     } else {
         json!({"name": "sidecar", "ready": true, "restartCount": 0, "image": sidecar_image, "imageID": "", "state": {"running": {"startedAt": ago(90)}}})
     };
+    // The multi-container tasks live in their own namespace, `multi`.
+    fake.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multi"}, "status": {"phase": "Active"}}));
     fake.apply(json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "multi-container", "namespace": "test", "uid": "uid-multi", "creationTimestamp": ago(95)},
+        "metadata": {"name": "multi-container", "namespace": "multi", "uid": "uid-multi", "creationTimestamp": ago(95)},
         "spec": {"nodeName": "kubelab-worker", "containers": [
             {"name": "app", "image": "nginx:1.25", "ports": [{"containerPort": 80, "protocol": "TCP"}]},
             {"name": "sidecar", "image": sidecar_image, "ports": [{"containerPort": sidecar_port, "protocol": "TCP"}]}]},
@@ -183,7 +185,7 @@ pub fn multi_container(fake: &FakeCluster, sidecar_image: &str, sidecar_port: u1
                 sidecar_state]}
     }));
     if crashing {
-        fake.set_log("test", "multi-container", "sidecar",
+        fake.set_log("multi", "multi-container", "sidecar",
             "/docker-entrypoint.sh: Configuration complete; ready for start up\n2026/11/26 09:59:20 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)\nnginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n");
     }
 }

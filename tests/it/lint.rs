@@ -473,3 +473,28 @@ fn exam_mistakes_are_named_with_their_line() {
         "{unknown:#?}"
     );
 }
+
+/// A task that owns a namespace deletes it, with everything in it, when it is set up: any
+/// other task with objects there cannot share its cluster, and lint says so.
+#[test]
+fn owning_a_namespace_conflicts_with_tasks_that_live_in_it() {
+    let mut files = ContentFiles::embedded();
+    let path = "lessons/pod-connectivity/tasks/fix-port-conflict.yaml";
+    let task = String::from_utf8(files.get(path).unwrap().to_vec()).unwrap();
+    let moved = task.replace(
+        "  - { kind: Pod, namespace: multi, name: multi-container }",
+        "  - { kind: Pod, namespace: test, name: multi-container }",
+    );
+    assert_ne!(task, moved, "the task owns its Pod in namespace multi");
+    files.files.insert(path.to_string(), moved.into_bytes());
+    let problems: Vec<String> = match kubelab::load_content(&files) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.0.iter().map(ToString::to_string).collect(),
+    };
+    assert!(
+        problems.iter().any(|p| p.contains(
+            "tasks `deploy-two-pods` and `fix-port-conflict` both claim namespace test (`deploy-two-pods` owns it and deletes it with everything in it) on context `kind-kubelab`"
+        )),
+        "{problems:#?}"
+    );
+}

@@ -162,11 +162,11 @@ async fn watches_are_shared_and_end_with_the_last_page() {
 async fn pending_criteria_are_rechecked_without_changes() {
     let env = env().await;
     nodes(&env.fake, true);
-    namespace_test(&env.fake);
+    env.fake.apply(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "multi"}, "status": {"phase": "Active"}}));
     // The fixed pod's sidecar has run 20 s of the 30 s required: pending, then passed.
     env.fake.apply(serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "multi-container", "namespace": "test", "creationTimestamp": ago(30)},
+        "metadata": {"name": "multi-container", "namespace": "multi", "creationTimestamp": ago(30)},
         "spec": {"containers": [{"name": "app", "image": "nginx:1.25", "ports": [{"containerPort": 80}]},
                                 {"name": "sidecar", "image": "redis:7", "ports": [{"containerPort": 6379}]}]},
         "status": {"phase": "Running", "podIP": "10.244.1.9", "conditions": [{"type": "Ready", "status": "True"}],

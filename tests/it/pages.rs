@@ -319,7 +319,7 @@ async fn tasks_that_share_objects_say_so() {
     let page = app.get("/tasks/fix-port-conflict", None).await.body;
     assert!(page.contains("Shares the cluster with other tasks"));
     assert!(page.contains("href=\"/tasks/intra-pod-localhost\""));
-    assert!(page.contains("Pod test/multi-container"));
+    assert!(page.contains("Pod multi/multi-container"));
     let page = app.get("/tasks/install-flannel", None).await.body;
     assert!(page.contains("the CNI"), "{page}");
 }

@@ -62,13 +62,13 @@ async fn start_finish_and_history() {
 
     multi_container(&env.fake, "redis:7", 6379, false);
     env.fake.script_exec(
-        fake_apiserver::ExecRule::new("test", "multi-container", kubelab::probe::redis_ping(6379))
+        fake_apiserver::ExecRule::new("multi", "multi-container", kubelab::probe::redis_ping(6379))
             .container("app")
             .stdout("+PONG\r\n"),
     );
     env.fake.script_exec(
         fake_apiserver::ExecRule::new(
-            "test",
+            "multi",
             "multi-container",
             kubelab::probe::http("127.0.0.1", 80),
         )

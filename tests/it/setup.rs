@@ -24,12 +24,12 @@ async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
         assert_eq!(outcome["steps"].as_array().unwrap().len(), 3);
         assert_eq!(
             outcome["steps"][0]["step"],
-            "delete Pod test/multi-container"
+            "delete Pod multi/multi-container"
         );
     }
     let pod = env
         .fake
-        .get("v1", "Pod", Some("test"), "multi-container")
+        .get("v1", "Pod", Some("multi"), "multi-container")
         .expect("the broken pod exists");
     let containers = pod["spec"]["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 2);
@@ -56,7 +56,7 @@ async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
     assert_eq!(outcome["ok"], true, "{outcome:#}");
     assert!(
         env.fake
-            .get("v1", "Pod", Some("test"), "multi-container")
+            .get("v1", "Pod", Some("multi"), "multi-container")
             .is_none()
     );
     let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/reset").await;
@@ -329,7 +329,7 @@ async fn a_reset_then_another_tasks_setup_waits_for_the_terminating_pod() {
     assert!(solved.ok, "{solved:#?}");
     let pod = env
         .fake
-        .get("v1", "Pod", Some("test"), "multi-container")
+        .get("v1", "Pod", Some("multi"), "multi-container")
         .unwrap();
     assert_eq!(
         pod["spec"]["nodeName"], "kubelab-worker",
@@ -341,7 +341,7 @@ async fn a_reset_then_another_tasks_setup_waits_for_the_terminating_pod() {
     assert!(reset.steps[0].detail.contains("gone after"), "{reset:#?}");
     assert!(
         env.fake
-            .get("v1", "Pod", Some("test"), "multi-container")
+            .get("v1", "Pod", Some("multi"), "multi-container")
             .is_none(),
         "reset returns once the pod is really gone"
     );
@@ -364,7 +364,7 @@ async fn a_reset_then_another_tasks_setup_waits_for_the_terminating_pod() {
     assert!(setup.ok, "{setup:#?}");
     let pod = env
         .fake
-        .get("v1", "Pod", Some("test"), "multi-container")
+        .get("v1", "Pod", Some("multi"), "multi-container")
         .unwrap();
     assert_eq!(
         pod["spec"]["containers"][1]["ports"][0]["containerPort"],
@@ -383,6 +383,7 @@ async fn a_namespace_deleted_by_cleanup_is_gone_before_the_next_setup() {
     let reset = act(&env, "deploy-two-pods", Action::Reset).await;
     assert!(reset.ok, "{reset:#?}");
     assert!(env.fake.get("v1", "Namespace", None, "test").is_none());
-    let setup = act(&env, "fix-port-conflict", Action::Setup).await;
-    assert!(setup.ok, "{setup:#?}");
+    // Creating the namespace and its Pods again right away must not meet a terminating one.
+    let again = act(&env, "deploy-two-pods", Action::Solve).await;
+    assert!(again.ok, "{again:#?}");
 }
