@@ -17,7 +17,7 @@ pub use clusters::{AllowedContexts, Clusters};
 pub use error::ClusterError;
 pub use kubeconfig::KubeconfigSource;
 pub use observe::observe;
-pub use status::{ClusterStatus, StatusCache};
+pub use status::{ClusterStatus, PodNetwork, StatusCache, pod_network};
 pub use watch::{Subscription, WatchHub, WatchKind};
 
 /// Longest a single API call may take.

@@ -117,6 +117,40 @@ pub fn detect_cni(daemonsets: &[DaemonSet]) -> Cni {
     Cni::None
 }
 
+/// What setup needs to know about the pod network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodNetwork {
+    /// The CNI recognised from the DaemonSets.
+    pub cni: Cni,
+    /// Nodes whose kubelet reports the network as not ready: `node: reason: message`.
+    pub not_ready: Vec<String>,
+}
+
+/// Reads the CNI and the nodes whose network is not ready (`NetworkPluginNotReady`).
+pub async fn pod_network(conn: &Connection) -> Result<PodNetwork, ClusterError> {
+    let daemonsets: Api<DaemonSet> = Api::all(conn.client.clone());
+    let daemonsets = conn
+        .call(daemonsets.list(&ListParams::default()))
+        .await?
+        .items;
+    let nodes: Api<Node> = Api::all(conn.client.clone());
+    let nodes = conn.call(nodes.list(&ListParams::default())).await?.items;
+    let not_ready = nodes
+        .iter()
+        .filter_map(|node| {
+            let (status, why) = node_ready(node);
+            let network = why.contains("NetworkPluginNotReady") || why.contains("cni plugin");
+            (status != "True" && network).then(|| {
+                format!("{}: {why}", node.metadata.name.as_deref().unwrap_or("?"))
+            })
+        })
+        .collect();
+    Ok(PodNetwork {
+        cni: detect_cni(&daemonsets),
+        not_ready,
+    })
+}
+
 /// Reads version, nodes and CNI.
 pub async fn probe(conn: &Connection) -> ClusterStatus {
     let version = conn.call(conn.client.apiserver_version()).await;

@@ -3,8 +3,10 @@
 
 use serde::Serialize;
 
-use crate::cluster::{ClusterError, Connection, apply};
+use crate::cluster::status::Cni;
+use crate::cluster::{ClusterError, Connection, PodNetwork, apply, pod_network};
 use crate::content::model::{Fault, ObjectKind, ObjectRef, Step};
+use crate::content::CniRequirement;
 use crate::content::{Catalogue, Task};
 use crate::store::LearnerId;
 
@@ -221,6 +223,19 @@ pub async fn run(
     action: Action,
 ) -> Outcome {
     let mut reports = Vec::new();
+    if action == Action::Setup {
+        let report = can_host(conn, task).await;
+        let ok = report.ok;
+        reports.push(report);
+        if !ok {
+            return Outcome {
+                task: task.id.clone(),
+                action,
+                ok,
+                steps: reports,
+            };
+        }
+    }
     let mut ok = true;
     for step in &action.steps(task) {
         let result = run_step(conn, options, catalogue, task, step).await;
@@ -240,6 +255,46 @@ pub async fn run(
         action,
         ok,
         steps: reports,
+    }
+}
+
+/// The first step of every setup: whether the cluster can host the task, said either way.
+async fn can_host(conn: &Connection, task: &Task) -> StepReport {
+    let step = format!("check the cluster: the task needs {}", task.requires.cni.describe());
+    let (ok, detail) = match pod_network(conn).await {
+        Err(err) => (false, err.to_string()),
+        Ok(network) => match refusal(task.requires.cni, &network) {
+            Some(problem) => (false, problem),
+            None => (true, describe_network(&network)),
+        },
+    };
+    StepReport { step, ok, detail }
+}
+
+fn describe_network(network: &PodNetwork) -> String {
+    match &network.cni {
+        Cni::Flannel { namespace } => format!("Flannel runs (namespace {namespace})"),
+        Cni::Other { daemonset } => format!("the CNI {daemonset} runs"),
+        Cni::None if network.not_ready.is_empty() => "no CNI DaemonSet found".to_string(),
+        Cni::None => "no CNI yet: the nodes' network is not ready".to_string(),
+    }
+}
+
+/// Why a cluster cannot host a task that requires `cni`, and how to get one that can: what
+/// setup can establish (removing Flannel, breaking it) it does; what it cannot, it refuses.
+pub fn refusal(cni: CniRequirement, network: &PodNetwork) -> Option<String> {
+    match (cni, &network.cni) {
+        (CniRequirement::None, Cni::Other { daemonset }) => Some(format!(
+            "this task starts from a cluster without a CNI, and this cluster runs {daemonset}, which kubelab does not remove (only Flannel): create the lesson cluster with `kubelab cluster create` and use it"
+        )),
+        (CniRequirement::Flannel, Cni::Other { daemonset }) => Some(format!(
+            "this task breaks and repairs Flannel, and this cluster runs another CNI ({daemonset}): use the lesson cluster (`kubelab cluster create`, then the Install Flannel task)"
+        )),
+        (CniRequirement::Working, Cni::None) if !network.not_ready.is_empty() => Some(format!(
+            "this task needs a working pod network, and this cluster has none ({}): do the Install Flannel task first (or apply the pinned Flannel manifest), then set this task up again",
+            network.not_ready.join("; ")
+        )),
+        _ => None,
     }
 }
 
@@ -268,5 +323,38 @@ impl Service {
             Ok(conn) => run(&conn, &self.0.steps, &self.0.catalogue, task, action).await,
             Err(err) => Outcome::unreachable(task, action, &err),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn network(cni: Cni, not_ready: &[&str]) -> PodNetwork {
+        PodNetwork {
+            cni,
+            not_ready: not_ready.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn setup_refuses_what_it_cannot_establish() {
+        let calico = Cni::Other {
+            daemonset: "kube-system/calico-node".into(),
+        };
+        let flannel = Cni::Flannel {
+            namespace: "kube-flannel".into(),
+        };
+        let bare = network(Cni::None, &["kubelab-worker: KubeletNotReady: cni plugin not initialized"]);
+        assert!(refusal(CniRequirement::None, &network(calico.clone(), &[])).is_some());
+        assert_eq!(refusal(CniRequirement::None, &network(flannel.clone(), &[])), None, "the fault removes Flannel");
+        assert_eq!(refusal(CniRequirement::None, &bare), None);
+        assert!(refusal(CniRequirement::Flannel, &network(calico.clone(), &[])).is_some());
+        assert_eq!(refusal(CniRequirement::Flannel, &bare), None, "the fault leaves the same state");
+        let no_network = refusal(CniRequirement::Working, &bare).unwrap();
+        assert!(no_network.contains("Install Flannel"), "{no_network}");
+        assert!(no_network.contains("cni plugin not initialized"), "{no_network}");
+        assert_eq!(refusal(CniRequirement::Working, &network(calico, &[])), None);
+        assert_eq!(refusal(CniRequirement::Working, &network(flannel, &[])), None);
     }
 }

@@ -26,7 +26,7 @@ async fn start_finish_and_history() {
         started["setup_detail"]
             .as_str()
             .unwrap()
-            .contains("Namespace test"),
+            .contains("Namespace multi"),
         "setup ran"
     );
     let remaining = started["remaining_seconds"].as_i64().unwrap();

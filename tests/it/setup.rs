@@ -20,10 +20,17 @@ async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
     for _ in 0..2 {
         let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
         assert_eq!(outcome["ok"], true, "{outcome:#}");
-        // First what the task owns is deleted (and waited for), then its files are applied.
-        assert_eq!(outcome["steps"].as_array().unwrap().len(), 3);
+        // First whether the cluster can host it, then what the task owns is deleted (and
+        // waited for), then its files are applied.
+        assert_eq!(outcome["steps"].as_array().unwrap().len(), 4);
+        assert!(
+            outcome["steps"][0]["step"]
+                .as_str()
+                .unwrap()
+                .starts_with("check the cluster")
+        );
         assert_eq!(
-            outcome["steps"][0]["step"],
+            outcome["steps"][1]["step"],
             "delete Pod multi/multi-container"
         );
     }
@@ -37,7 +44,7 @@ async fn setup_applies_the_tasks_files_server_side_and_is_idempotent() {
         containers[1]["ports"][0]["containerPort"], 80,
         "the second container really binds port 80 too"
     );
-    assert!(env.fake.get("v1", "Namespace", None, "test").is_some());
+    assert!(env.fake.get("v1", "Namespace", None, "multi").is_some());
     let applies: Vec<_> = env
         .fake
         .requests()
@@ -263,10 +270,10 @@ async fn setup_and_reset_from_the_cli() {
         tokio::task::block_in_place(|| run(&["setup", "intra-pod-localhost"]));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("[done] apply namespace-test.yaml: Namespace test"),
+        stdout.contains("[done] apply namespace-multi.yaml: Namespace multi"),
         "{stdout}"
     );
-    assert!(env.fake.get("v1", "Namespace", None, "test").is_some());
+    assert!(env.fake.get("v1", "Namespace", None, "multi").is_some());
     let (code, stdout, _) = tokio::task::block_in_place(|| run(&["reset", "intra-pod-localhost"]));
     assert_eq!(code, Some(0));
     assert!(
@@ -291,13 +298,15 @@ async fn api_errors_stop_setup_with_the_reason() {
         let outcome = post(&env, "/api/v1/tasks/fix-port-conflict/setup").await;
         assert_eq!(outcome["ok"], false, "{code}");
         let steps = outcome["steps"].as_array().unwrap();
-        // The owned pod's delete and the namespace apply succeed; the pod's apply fails.
-        assert_eq!(steps.len(), 3, "stops at the failed step");
+        // The cluster check, the owned pod's delete and the namespace apply succeed; the pod's
+        // apply fails.
+        assert_eq!(steps.len(), 4, "stops at the failed step");
         assert_eq!(steps[0]["ok"], true);
         assert_eq!(steps[1]["ok"], true);
-        assert_eq!(steps[2]["ok"], false);
+        assert_eq!(steps[2]["ok"], true);
+        assert_eq!(steps[3]["ok"], false);
         assert!(
-            steps[2]["detail"].as_str().unwrap().contains(words),
+            steps[3]["detail"].as_str().unwrap().contains(words),
             "{code}: {outcome:#}"
         );
     }
@@ -386,4 +395,42 @@ async fn a_namespace_deleted_by_cleanup_is_gone_before_the_next_setup() {
     // Creating the namespace and its Pods again right away must not meet a terminating one.
     let again = act(&env, "deploy-two-pods", Action::Solve).await;
     assert!(again.ok, "{again:#?}");
+}
+
+/// What setup cannot establish it refuses, saying how to get a cluster that can host the task.
+#[tokio::test]
+async fn setup_refuses_a_cluster_that_cannot_host_the_task() {
+    let env = env().await;
+    nodes(&env.fake, false);
+    let setup = act(&env, "fix-port-conflict", Action::Setup).await;
+    assert!(!setup.ok, "{setup:#?}");
+    assert_eq!(setup.steps.len(), 1, "nothing is touched: {setup:#?}");
+    assert!(
+        setup.steps[0].detail.contains("do the Install Flannel task first"),
+        "{setup:#?}"
+    );
+    assert!(env.fake.get("v1", "Namespace", None, "multi").is_none());
+
+    let env = env_on_calico().await;
+    let setup = act(&env, "install-flannel", Action::Setup).await;
+    assert!(!setup.ok, "{setup:#?}");
+    assert!(
+        setup.steps[0]
+            .detail
+            .contains("runs kube-system/calico-node, which kubelab does not remove"),
+        "{setup:#?}"
+    );
+}
+
+async fn env_on_calico() -> Env {
+    let env = env().await;
+    nodes(&env.fake, true);
+    env.fake.apply(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "calico-node", "namespace": "kube-system"},
+        "spec": {"selector": {"matchLabels": {"k8s-app": "calico-node"}},
+                 "template": {"metadata": {"labels": {"k8s-app": "calico-node"}},
+                              "spec": {"containers": [{"name": "calico-node", "image": "calico/node:v3.29"}]}}}
+    }));
+    env
 }
