@@ -140,9 +140,8 @@ pub async fn pod_network(conn: &Connection) -> Result<PodNetwork, ClusterError> 
         .filter_map(|node| {
             let (status, why) = node_ready(node);
             let network = why.contains("NetworkPluginNotReady") || why.contains("cni plugin");
-            (status != "True" && network).then(|| {
-                format!("{}: {why}", node.metadata.name.as_deref().unwrap_or("?"))
-            })
+            (status != "True" && network)
+                .then(|| format!("{}: {why}", node.metadata.name.as_deref().unwrap_or("?")))
         })
         .collect();
     Ok(PodNetwork {

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::cluster::status::Cni;
 use crate::cluster::{ClusterError, Connection, PodNetwork, apply, pod_network};
-use crate::content::model::{Fault, ObjectKind, ObjectRef, Step};
 use crate::content::CniRequirement;
+use crate::content::model::{Fault, ObjectKind, ObjectRef, Step};
 use crate::content::{Catalogue, Task};
 use crate::store::LearnerId;
 
@@ -260,7 +260,10 @@ pub async fn run(
 
 /// The first step of every setup: whether the cluster can host the task, said either way.
 async fn can_host(conn: &Connection, task: &Task) -> StepReport {
-    let step = format!("check the cluster: the task needs {}", task.requires.cni.describe());
+    let step = format!(
+        "check the cluster: the task needs {}",
+        task.requires.cni.describe()
+    );
     let (ok, detail) = match pod_network(conn).await {
         Err(err) => (false, err.to_string()),
         Ok(network) => match refusal(task.requires.cni, &network) {
@@ -345,16 +348,36 @@ mod tests {
         let flannel = Cni::Flannel {
             namespace: "kube-flannel".into(),
         };
-        let bare = network(Cni::None, &["kubelab-worker: KubeletNotReady: cni plugin not initialized"]);
+        let bare = network(
+            Cni::None,
+            &["kubelab-worker: KubeletNotReady: cni plugin not initialized"],
+        );
         assert!(refusal(CniRequirement::None, &network(calico.clone(), &[])).is_some());
-        assert_eq!(refusal(CniRequirement::None, &network(flannel.clone(), &[])), None, "the fault removes Flannel");
+        assert_eq!(
+            refusal(CniRequirement::None, &network(flannel.clone(), &[])),
+            None,
+            "the fault removes Flannel"
+        );
         assert_eq!(refusal(CniRequirement::None, &bare), None);
         assert!(refusal(CniRequirement::Flannel, &network(calico.clone(), &[])).is_some());
-        assert_eq!(refusal(CniRequirement::Flannel, &bare), None, "the fault leaves the same state");
+        assert_eq!(
+            refusal(CniRequirement::Flannel, &bare),
+            None,
+            "the fault leaves the same state"
+        );
         let no_network = refusal(CniRequirement::Working, &bare).unwrap();
         assert!(no_network.contains("Install Flannel"), "{no_network}");
-        assert!(no_network.contains("cni plugin not initialized"), "{no_network}");
-        assert_eq!(refusal(CniRequirement::Working, &network(calico, &[])), None);
-        assert_eq!(refusal(CniRequirement::Working, &network(flannel, &[])), None);
+        assert!(
+            no_network.contains("cni plugin not initialized"),
+            "{no_network}"
+        );
+        assert_eq!(
+            refusal(CniRequirement::Working, &network(calico, &[])),
+            None
+        );
+        assert_eq!(
+            refusal(CniRequirement::Working, &network(flannel, &[])),
+            None
+        );
     }
 }

@@ -406,7 +406,9 @@ async fn setup_refuses_a_cluster_that_cannot_host_the_task() {
     assert!(!setup.ok, "{setup:#?}");
     assert_eq!(setup.steps.len(), 1, "nothing is touched: {setup:#?}");
     assert!(
-        setup.steps[0].detail.contains("do the Install Flannel task first"),
+        setup.steps[0]
+            .detail
+            .contains("do the Install Flannel task first"),
         "{setup:#?}"
     );
     assert!(env.fake.get("v1", "Namespace", None, "multi").is_none());
