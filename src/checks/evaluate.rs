@@ -86,10 +86,18 @@ pub fn expected(check: &Check) -> String {
         Check::PodRunning {
             namespace,
             pod,
-            image: Some(image),
-        } => format!("pod {namespace}/{pod} is Running, all containers Ready, image {image}"),
-        Check::PodRunning { namespace, pod, .. } => {
-            format!("pod {namespace}/{pod} is Running with all containers Ready")
+            image,
+            images,
+        } => {
+            let mut want = format!("pod {namespace}/{pod} is Running");
+            match image {
+                Some(image) => want.push_str(&format!(", all containers Ready, image {image}")),
+                None => want.push_str(" with all containers Ready"),
+            }
+            for (container, image) in images {
+                want.push_str(&format!(", container {container} runs {image}"));
+            }
+            want
         }
         Check::PodIpInCidr {
             namespace,
@@ -210,7 +218,9 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
 /// Judges a check about one pod, once that pod is found.
 fn judge_pod(check: &Check, found: &FoundPod, want: String) -> Judged {
     match check {
-        Check::PodRunning { image, .. } => pod_running(found, image.as_deref(), want),
+        Check::PodRunning { image, images, .. } => {
+            pod_running(found, image.as_deref(), images, want)
+        }
         Check::PodIpInCidr { cidr, .. } => pod_ip_in_cidr(found, cidr.as_deref(), want),
         Check::ContainerStable {
             container, seconds, ..
@@ -410,7 +420,12 @@ fn running_and_ready(pod: &Pod) -> bool {
         && pod.metadata.deletion_timestamp.is_none()
 }
 
-fn pod_running(found: &FoundPod, image: Option<&str>, want: String) -> Judged {
+fn pod_running(
+    found: &FoundPod,
+    image: Option<&str>,
+    images: &std::collections::BTreeMap<String, String>,
+    want: String,
+) -> Judged {
     let (pod, name) = (found.pod, found.name);
     if let Some(image) = image {
         let wrong = wrong_images(pod, image);
@@ -424,6 +439,17 @@ fn pod_running(found: &FoundPod, image: Option<&str>, want: String) -> Judged {
                 wrong,
             );
         }
+    }
+    let wrong = wrong_containers(pod, images);
+    if !wrong.is_empty() {
+        return with_reasons(
+            outcome(
+                Status::Failed,
+                want,
+                format!("pod {name} does not run the expected image in every container"),
+            ),
+            wrong,
+        );
     }
     if running_and_ready(pod) {
         return outcome(
@@ -453,6 +479,22 @@ fn wrong_images(pod: &Pod, image: &str) -> Vec<String> {
                 c.name,
                 c.image.as_deref().unwrap_or("no image")
             )
+        })
+        .collect()
+}
+
+/// Each named container that is missing or runs another image than the one it must run.
+fn wrong_containers(pod: &Pod, images: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]);
+    images
+        .iter()
+        .filter_map(|(name, want)| match containers.iter().find(|c| &c.name == name) {
+            None => Some(format!("the pod has no container named {name}")),
+            Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
+            Some(c) => Some(format!(
+                "container {name} runs {}, not {want}",
+                c.image.as_deref().unwrap_or("no image")
+            )),
         })
         .collect()
 }

@@ -56,11 +56,14 @@ pub enum LocalProtocol {
 pub enum Check {
     /// The namespace exists and is Active.
     NamespaceExists { namespace: String },
-    /// The pod is Running with every container Ready, optionally running `image`.
+    /// The pod is Running with every container Ready, optionally every container running
+    /// `image`, and each container named in `images` running its image.
     PodRunning {
         namespace: String,
         pod: String,
         image: Option<String>,
+        #[serde(default)]
+        images: std::collections::BTreeMap<String, String>,
     },
     /// The pod has an IP inside `cidr` (default: the nodes' pod CIDRs).
     PodIpInCidr {

@@ -28,6 +28,7 @@ fn pod_running(pod: &str) -> Check {
         namespace: "test".into(),
         pod: pod.into(),
         image: Some("nginx:1.25".into()),
+        images: Default::default(),
     }
 }
 
@@ -50,10 +51,34 @@ fn pod_running_passes_and_fails_with_reasons() {
         namespace: "test".into(),
         pod: "pod1".into(),
         image: Some("nginx:1.27".into()),
+        images: Default::default(),
     };
     let (status, evidence) = judge(&wrong, &o);
     assert_eq!(status, Status::Failed);
     assert_eq!(evidence.reasons, vec!["container nginx runs nginx:1.25"]);
+}
+
+#[test]
+fn pod_running_checks_which_container_runs_which_image() {
+    let mut o = obs();
+    put_pod(&mut o, running_pod("pod1", "10.244.1.2", 300));
+    let check = |images: &[(&str, &str)]| Check::PodRunning {
+        namespace: "test".into(),
+        pod: "pod1".into(),
+        image: None,
+        images: images
+            .iter()
+            .map(|(c, i)| (c.to_string(), i.to_string()))
+            .collect(),
+    };
+    let (status, _) = judge(&check(&[("nginx", "docker.io/library/nginx:1.25")]), &o);
+    assert_eq!(status, Status::Passed, "the same image by its full name");
+    let (status, evidence) = judge(&check(&[("nginx", "redis:7")]), &o);
+    assert_eq!(status, Status::Failed);
+    assert_eq!(evidence.reasons, vec!["container nginx runs nginx:1.25, not redis:7"]);
+    let (status, evidence) = judge(&check(&[("app", "nginx:1.25")]), &o);
+    assert_eq!(status, Status::Failed);
+    assert_eq!(evidence.reasons, vec!["the pod has no container named app"]);
 }
 
 #[test]
