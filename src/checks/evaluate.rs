@@ -485,17 +485,23 @@ fn wrong_images(pod: &Pod, image: &str) -> Vec<String> {
 
 /// Each named container that is missing or runs another image than the one it must run.
 fn wrong_containers(pod: &Pod, images: &std::collections::BTreeMap<String, String>) -> Vec<String> {
-    let containers = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]);
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[]);
     images
         .iter()
-        .filter_map(|(name, want)| match containers.iter().find(|c| &c.name == name) {
-            None => Some(format!("the pod has no container named {name}")),
-            Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
-            Some(c) => Some(format!(
-                "container {name} runs {}, not {want}",
-                c.image.as_deref().unwrap_or("no image")
-            )),
-        })
+        .filter_map(
+            |(name, want)| match containers.iter().find(|c| &c.name == name) {
+                None => Some(format!("the pod has no container named {name}")),
+                Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
+                Some(c) => Some(format!(
+                    "container {name} runs {}, not {want}",
+                    c.image.as_deref().unwrap_or("no image")
+                )),
+            },
+        )
         .collect()
 }
 

@@ -75,7 +75,10 @@ fn pod_running_checks_which_container_runs_which_image() {
     assert_eq!(status, Status::Passed, "the same image by its full name");
     let (status, evidence) = judge(&check(&[("nginx", "redis:7")]), &o);
     assert_eq!(status, Status::Failed);
-    assert_eq!(evidence.reasons, vec!["container nginx runs nginx:1.25, not redis:7"]);
+    assert_eq!(
+        evidence.reasons,
+        vec!["container nginx runs nginx:1.25, not redis:7"]
+    );
     let (status, evidence) = judge(&check(&[("app", "nginx:1.25")]), &o);
     assert_eq!(status, Status::Failed);
     assert_eq!(evidence.reasons, vec!["the pod has no container named app"]);
