@@ -88,6 +88,8 @@ pub fn expected(check: &Check) -> String {
             pod,
             image,
             images,
+            containers,
+            ports,
         } => {
             let mut want = format!("pod {namespace}/{pod} is Running");
             match image {
@@ -96,6 +98,12 @@ pub fn expected(check: &Check) -> String {
             }
             for (container, image) in images {
                 want.push_str(&format!(", container {container} runs {image}"));
+            }
+            if let Some(count) = containers {
+                want.push_str(&format!(", {count} container(s)"));
+            }
+            for port in ports {
+                want.push_str(&format!(", port {port} declared"));
             }
             want
         }
@@ -218,8 +226,20 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
 /// Judges a check about one pod, once that pod is found.
 fn judge_pod(check: &Check, found: &FoundPod, want: String) -> Judged {
     match check {
-        Check::PodRunning { image, images, .. } => {
-            pod_running(found, image.as_deref(), images, want)
+        Check::PodRunning {
+            image,
+            images,
+            containers,
+            ports,
+            ..
+        } => {
+            let shape = PodShape {
+                image: image.as_deref(),
+                images,
+                containers: *containers,
+                ports,
+            };
+            pod_running(found, &shape, want)
         }
         Check::PodIpInCidr { cidr, .. } => pod_ip_in_cidr(found, cidr.as_deref(), want),
         Check::ContainerStable {
@@ -420,14 +440,17 @@ fn running_and_ready(pod: &Pod) -> bool {
         && pod.metadata.deletion_timestamp.is_none()
 }
 
-fn pod_running(
-    found: &FoundPod,
-    image: Option<&str>,
-    images: &std::collections::BTreeMap<String, String>,
-    want: String,
-) -> Judged {
+/// What a `pod-running` check asks of the pod's spec besides running.
+struct PodShape<'a> {
+    image: Option<&'a str>,
+    images: &'a std::collections::BTreeMap<String, String>,
+    containers: Option<usize>,
+    ports: &'a [u16],
+}
+
+fn pod_running(found: &FoundPod, shape: &PodShape, want: String) -> Judged {
     let (pod, name) = (found.pod, found.name);
-    if let Some(image) = image {
+    if let Some(image) = shape.image {
         let wrong = wrong_images(pod, image);
         if !wrong.is_empty() {
             return with_reasons(
@@ -440,13 +463,14 @@ fn pod_running(
             );
         }
     }
-    let wrong = wrong_containers(pod, images);
+    let mut wrong = wrong_containers(pod, shape.images);
+    wrong.extend(wrong_shape(pod, shape.containers, shape.ports));
     if !wrong.is_empty() {
         return with_reasons(
             outcome(
                 Status::Failed,
                 want,
-                format!("pod {name} does not run the expected image in every container"),
+                format!("pod {name} is not the pod asked for"),
             ),
             wrong,
         );
@@ -503,6 +527,27 @@ fn wrong_containers(pod: &Pod, images: &std::collections::BTreeMap<String, Strin
             },
         )
         .collect()
+}
+
+/// A container count other than the one asked for, and ports no container declares.
+fn wrong_shape(pod: &Pod, containers: Option<usize>, ports: &[u16]) -> Vec<String> {
+    let list = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]);
+    let mut wrong = Vec::new();
+    if let Some(count) = containers.filter(|c| *c != list.len()) {
+        wrong.push(format!("the pod has {} container(s), not {count}", list.len()));
+    }
+    for port in ports {
+        let declared = list.iter().any(|c| {
+            c.ports
+                .iter()
+                .flatten()
+                .any(|p| p.container_port == i32::from(*port))
+        });
+        if !declared {
+            wrong.push(format!("no container declares port {port}"));
+        }
+    }
+    wrong
 }
 
 fn pod_ip_in_cidr(found: &FoundPod, cidr: Option<&str>, want: String) -> Judged {

@@ -57,13 +57,17 @@ pub enum Check {
     /// The namespace exists and is Active.
     NamespaceExists { namespace: String },
     /// The pod is Running with every container Ready, optionally every container running
-    /// `image`, and each container named in `images` running its image.
+    /// `image`, each container named in `images` running its image, exactly `containers`
+    /// containers, and each of `ports` declared by some container.
     PodRunning {
         namespace: String,
         pod: String,
         image: Option<String>,
         #[serde(default)]
         images: std::collections::BTreeMap<String, String>,
+        containers: Option<usize>,
+        #[serde(default)]
+        ports: Vec<u16>,
     },
     /// The pod has an IP inside `cidr` (default: the nodes' pod CIDRs).
     PodIpInCidr {

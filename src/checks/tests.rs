@@ -29,6 +29,8 @@ fn pod_running(pod: &str) -> Check {
         pod: pod.into(),
         image: Some("nginx:1.25".into()),
         images: Default::default(),
+        containers: Some(1),
+        ports: vec![80],
     }
 }
 
@@ -52,6 +54,8 @@ fn pod_running_passes_and_fails_with_reasons() {
         pod: "pod1".into(),
         image: Some("nginx:1.27".into()),
         images: Default::default(),
+        containers: None,
+        ports: Vec::new(),
     };
     let (status, evidence) = judge(&wrong, &o);
     assert_eq!(status, Status::Failed);
@@ -70,6 +74,8 @@ fn pod_running_checks_which_container_runs_which_image() {
             .iter()
             .map(|(c, i)| (c.to_string(), i.to_string()))
             .collect(),
+        containers: None,
+        ports: Vec::new(),
     };
     let (status, _) = judge(&check(&[("nginx", "docker.io/library/nginx:1.25")]), &o);
     assert_eq!(status, Status::Passed, "the same image by its full name");
@@ -82,6 +88,31 @@ fn pod_running_checks_which_container_runs_which_image() {
     let (status, evidence) = judge(&check(&[("app", "nginx:1.25")]), &o);
     assert_eq!(status, Status::Failed);
     assert_eq!(evidence.reasons, vec!["the pod has no container named app"]);
+}
+
+#[test]
+fn pod_running_checks_the_container_count_and_declared_ports() {
+    let mut o = obs();
+    put_pod(&mut o, running_pod("pod1", "10.244.1.2", 300));
+    let check = |containers: Option<usize>, ports: Vec<u16>| Check::PodRunning {
+        namespace: "test".into(),
+        pod: "pod1".into(),
+        image: None,
+        images: Default::default(),
+        containers,
+        ports,
+    };
+    let (status, _) = judge(&check(Some(1), vec![80]), &o);
+    assert_eq!(status, Status::Passed);
+    let (status, evidence) = judge(&check(Some(2), vec![8080]), &o);
+    assert_eq!(status, Status::Failed);
+    assert_eq!(
+        evidence.reasons,
+        vec![
+            "the pod has 1 container(s), not 2",
+            "no container declares port 8080"
+        ]
+    );
 }
 
 #[test]
