@@ -531,10 +531,17 @@ fn wrong_containers(pod: &Pod, images: &std::collections::BTreeMap<String, Strin
 
 /// A container count other than the one asked for, and ports no container declares.
 fn wrong_shape(pod: &Pod, containers: Option<usize>, ports: &[u16]) -> Vec<String> {
-    let list = pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or(&[]);
+    let list = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or(&[]);
     let mut wrong = Vec::new();
     if let Some(count) = containers.filter(|c| *c != list.len()) {
-        wrong.push(format!("the pod has {} container(s), not {count}", list.len()));
+        wrong.push(format!(
+            "the pod has {} container(s), not {count}",
+            list.len()
+        ));
     }
     for port in ports {
         let declared = list.iter().any(|c| {
