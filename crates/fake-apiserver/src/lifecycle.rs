@@ -286,13 +286,7 @@ impl FakeCluster {
         } else {
             inner.mark_deleting(&key, 0)?
         };
-        let inside: Vec<ObjectKey> = inner
-            .objects
-            .keys()
-            .filter(|k| k.namespace == name)
-            .cloned()
-            .collect();
-        for k in inside {
+        for k in inner.keys_in(name) {
             if k.kind == "Pod" && k.api_version == "v1" {
                 self.delete_pod(inner, &k, None);
             } else {

@@ -266,18 +266,21 @@ impl Inner {
         Some(object)
     }
 
-    /// Removes a namespace and everything in it.
+    /// Removes a namespace and everything in it at once (the test API's direct hand).
     pub(crate) fn remove_namespace(&mut self, name: &str) -> Option<Value> {
-        let inside: Vec<ObjectKey> = self
-            .objects
-            .keys()
-            .filter(|k| k.namespace == name)
-            .cloned()
-            .collect();
-        for k in inside {
+        for k in self.keys_in(name) {
             self.remove(&k);
         }
         self.remove(&ObjectKey::new("v1", "Namespace", None, name))
+    }
+
+    /// The keys of every object in a namespace.
+    pub(crate) fn keys_in(&self, namespace: &str) -> Vec<ObjectKey> {
+        self.objects
+            .keys()
+            .filter(|k| k.namespace == namespace)
+            .cloned()
+            .collect()
     }
 
     /// Objects of one type, optionally in one namespace, in key order.
