@@ -209,10 +209,10 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
             name,
             selector,
             namespaces,
+            images,
         } => daemonset_ready(
-            name.as_deref(),
-            selector.as_deref(),
-            namespaces.as_deref(),
+            (name.as_deref(), selector.as_deref(), namespaces.as_deref()),
+            images,
             observed,
             want,
         ),
@@ -660,10 +660,12 @@ fn worse(a: Status, b: Status) -> Status {
     if rank(b) > rank(a) { b } else { a }
 }
 
+/// Which DaemonSet: by name, by label selector, in these namespaces (default all).
+type DaemonsetQuery<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a [String]>);
+
 fn daemonset_ready(
-    name: Option<&str>,
-    selector: Option<&str>,
-    namespaces: Option<&[String]>,
+    (name, selector, namespaces): DaemonsetQuery,
+    images: &std::collections::BTreeMap<String, String>,
     observed: &Observed,
     want: String,
 ) -> (Status, Evidence) {
@@ -685,6 +687,17 @@ fn daemonset_ready(
     let (desired, ready, available) = rollout_counts(ds);
     let ns = ds.metadata.namespace.clone().unwrap_or_default();
     let ds_name = ds.metadata.name.clone().unwrap_or_default();
+    let modified = template_changes(ds, images);
+    if !modified.is_empty() {
+        return with_reasons(
+            outcome(
+                Status::Failed,
+                want,
+                format!("{ns}/{ds_name} is not the manifest asked for"),
+            ),
+            modified,
+        );
+    }
     let state = format!("{ns}/{ds_name}: {desired} desired, {ready} ready, {available} available");
     if rolled_out(ds) {
         return outcome(
@@ -699,6 +712,36 @@ fn daemonset_ready(
         .map(Vec::as_slice)
         .unwrap_or(&[]);
     daemonset_progress(pods, desired, observed, want, state)
+}
+
+/// The pod template's containers (init containers included) that are missing or run another
+/// image than the one named.
+fn template_changes(
+    ds: &DaemonSet,
+    images: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let spec = ds.spec.template.spec.as_ref();
+    let containers: Vec<&k8s_openapi::api::core::v1::Container> = spec
+        .map(|s| {
+            s.containers
+                .iter()
+                .chain(s.init_containers.iter().flatten())
+                .collect()
+        })
+        .unwrap_or_default();
+    images
+        .iter()
+        .filter_map(
+            |(name, want)| match containers.iter().find(|c| &c.name == name) {
+                None => Some(format!("the DaemonSet has no container named {name}")),
+                Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
+                Some(c) => Some(format!(
+                    "container {name} runs {}, not {want}",
+                    c.image.as_deref().unwrap_or("no image")
+                )),
+            },
+        )
+        .collect()
 }
 
 /// A DaemonSet's desired, ready and available pod counts.

@@ -118,6 +118,7 @@ pub fn daemonset_pod_needs(criteria: &[Criterion], observed: &Observed) -> BTree
             name,
             selector,
             namespaces,
+            ..
         } = &criterion.check
         {
             for ds in matching_daemonsets(

@@ -80,11 +80,14 @@ pub enum Check {
         namespace: String,
         pods: Vec<String>,
     },
-    /// A DaemonSet found by name and/or label selector is fully rolled out.
+    /// A DaemonSet found by name and/or label selector is fully rolled out, and its pod
+    /// template's containers named in `images` run those images (an unmodified manifest).
     DaemonsetReady {
         name: Option<String>,
         selector: Option<String>,
         namespaces: Option<Vec<String>>,
+        #[serde(default)]
+        images: std::collections::BTreeMap<String, String>,
     },
     /// Every node's Ready condition is True.
     NodesReady {},
@@ -238,6 +241,7 @@ mod tests {
             name: None,
             selector: None,
             namespaces: None,
+            images: Default::default(),
         };
         assert_eq!(ds.problems().len(), 1);
     }

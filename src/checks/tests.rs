@@ -285,6 +285,7 @@ fn flannel_is_found_wherever_it_runs() {
         name: Some("kube-flannel-ds".into()),
         selector: Some("app=flannel".into()),
         namespaces: None,
+        images: Default::default(),
     };
     let mut o = obs();
     o.daemonsets = Some(vec![kube_proxy()]);
@@ -528,6 +529,28 @@ fn needs_cover_every_object_the_checks_read() {
             Need::Pod("test".into(), "pod1".into()),
             Need::Pod("test".into(), "pod2".into()),
             Need::Nodes,
+        ]
+    );
+}
+
+#[test]
+fn a_daemonset_must_run_the_images_of_the_manifest() {
+    let check = |image: &str| Check::DaemonsetReady {
+        name: Some("kube-flannel-ds".into()),
+        selector: None,
+        namespaces: None,
+        images: [("kube-flannel".to_string(), image.to_string())].into(),
+    };
+    let mut o = obs();
+    o.daemonsets = Some(vec![flannel("kube-flannel", 2, 2)]);
+    let (status, evidence) = judge(&check("ghcr.io/flannel-io/flannel:v0.28.9"), &o);
+    assert_eq!(status, Status::Passed, "{evidence:?}");
+    let (status, evidence) = judge(&check("ghcr.io/flannel-io/flannel:v0.27.0"), &o);
+    assert_eq!(status, Status::Failed);
+    assert_eq!(
+        evidence.reasons,
+        vec![
+            "container kube-flannel runs ghcr.io/flannel-io/flannel:v0.28.9, not ghcr.io/flannel-io/flannel:v0.27.0"
         ]
     );
 }
