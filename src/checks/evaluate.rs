@@ -115,6 +115,12 @@ pub fn expected(check: &Check) -> String {
         Check::PodIpInCidr { namespace, pod, .. } => {
             format!("pod {namespace}/{pod} has an IP inside the nodes' pod CIDRs")
         }
+        Check::PodsOnDifferentNodes { namespace, pods } => {
+            format!(
+                "pods {} in {namespace} run on different nodes",
+                pods.join(", ")
+            )
+        }
         Check::DistinctPodIps { namespace, pods } => {
             format!(
                 "pods {} in {namespace} each have their own IP",
@@ -204,7 +210,12 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
                 Err(done) => *done,
             }
         }
-        Check::DistinctPodIps { namespace, pods } => distinct_ips(namespace, pods, observed, want),
+        Check::DistinctPodIps { namespace, pods } => {
+            apart(Apart::Ip, namespace, pods, observed, want)
+        }
+        Check::PodsOnDifferentNodes { namespace, pods } => {
+            apart(Apart::Node, namespace, pods, observed, want)
+        }
         Check::DaemonsetReady {
             name,
             selector,
@@ -600,7 +611,50 @@ fn pod_ip_in_cidr(found: &FoundPod, cidr: Option<&str>, want: String) -> Judged 
     }
 }
 
-fn distinct_ips(
+/// What pods must not share: an IP, or a node.
+#[derive(Debug, Clone, Copy)]
+enum Apart {
+    Ip,
+    Node,
+}
+
+impl Apart {
+    fn of(self, pod: &Pod) -> Option<&str> {
+        match self {
+            Apart::Ip => pod::ip(pod),
+            Apart::Node => pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.as_deref())
+                .filter(|n| !n.is_empty()),
+        }
+    }
+
+    fn missing(self) -> &'static str {
+        match self {
+            Apart::Ip => "has no IP yet",
+            Apart::Node => "is not on a node yet",
+        }
+    }
+
+    fn none(self) -> &'static str {
+        match self {
+            Apart::Ip => "no pod has an IP",
+            Apart::Node => "no pod is on a node",
+        }
+    }
+
+    fn shared(self) -> &'static str {
+        match self {
+            Apart::Ip => "share IP",
+            Apart::Node => "both run on node",
+        }
+    }
+}
+
+/// Every pod has the attribute and no two share it (distinct IPs, different nodes).
+fn apart(
+    what: Apart,
     namespace: &str,
     pods: &[String],
     observed: &Observed,
@@ -617,12 +671,16 @@ fn distinct_ips(
                 reasons.push(evidence.observed);
                 reasons.extend(evidence.reasons);
             }
-            Ok(found) => match pod::ip(found.pod) {
-                Some(ip) => seen.push((name.clone(), ip.to_string())),
+            Ok(found) => match what.of(found.pod) {
+                Some(value) => seen.push((name.clone(), value.to_string())),
                 None => {
                     let (status, evidence) = pod_progress(&found, want.clone());
                     worst = worse(worst, at_least_failed_if_passed(status));
-                    reasons.push(format!("pod {name} has no IP yet: {}", evidence.observed));
+                    reasons.push(format!(
+                        "pod {name} {}: {}",
+                        what.missing(),
+                        evidence.observed
+                    ));
                     reasons.extend(evidence.reasons);
                 }
             },
@@ -633,16 +691,16 @@ fn distinct_ips(
         .map(|(n, ip)| format!("{n} {ip}"))
         .collect::<Vec<_>>()
         .join(", ");
-    for (i, (a, ip)) in seen.iter().enumerate() {
+    for (i, (a, value)) in seen.iter().enumerate() {
         for (b, other) in &seen[i + 1..] {
-            if ip == other {
+            if value == other {
                 worst = worse(worst, Status::Failed);
-                reasons.push(format!("pods {a} and {b} share IP {ip}"));
+                reasons.push(format!("pods {a} and {b} {} {value}", what.shared()));
             }
         }
     }
     let observed_text = if listing.is_empty() {
-        "no pod has an IP".to_string()
+        what.none().to_string()
     } else {
         listing
     };

@@ -36,7 +36,8 @@ pub fn needs(criteria: &[Criterion]) -> BTreeSet<Need> {
                     out.insert(Need::Nodes);
                 }
             }
-            Check::DistinctPodIps { namespace, pods } => {
+            Check::DistinctPodIps { namespace, pods }
+            | Check::PodsOnDifferentNodes { namespace, pods } => {
                 for pod in pods {
                     out.insert(Need::Pod(namespace.clone(), pod.clone()));
                 }

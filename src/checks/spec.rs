@@ -80,6 +80,11 @@ pub enum Check {
         namespace: String,
         pods: Vec<String>,
     },
+    /// Every listed pod is scheduled and no two run on the same node.
+    PodsOnDifferentNodes {
+        namespace: String,
+        pods: Vec<String>,
+    },
     /// A DaemonSet found by name and/or label selector is fully rolled out, and its pod
     /// template's containers named in `images` run those images (an unmodified manifest).
     DaemonsetReady {
@@ -140,6 +145,7 @@ impl Check {
             Check::PodRunning { .. } => "pod-running",
             Check::PodIpInCidr { .. } => "pod-ip-in-cidr",
             Check::DistinctPodIps { .. } => "distinct-pod-ips",
+            Check::PodsOnDifferentNodes { .. } => "pods-on-different-nodes",
             Check::DaemonsetReady { .. } => "daemonset-ready",
             Check::NodesReady {} => "nodes-ready",
             Check::ContainerStable { .. } => "container-stable",
@@ -163,6 +169,9 @@ impl Check {
             }
             Check::DistinctPodIps { pods, .. } if pods.len() < 2 => {
                 out.push("distinct-pod-ips needs at least two pods".to_string());
+            }
+            Check::PodsOnDifferentNodes { pods, .. } if pods.len() < 2 => {
+                out.push("pods-on-different-nodes needs at least two pods".to_string());
             }
             Check::DaemonsetReady {
                 name: None,

@@ -554,3 +554,31 @@ fn a_daemonset_must_run_the_images_of_the_manifest() {
         ]
     );
 }
+
+#[test]
+fn pods_on_different_nodes() {
+    let check = Check::PodsOnDifferentNodes {
+        namespace: "test".into(),
+        pods: vec!["pod1".into(), "pod2".into()],
+    };
+    let mut o = obs();
+    put_pod(&mut o, running_pod("pod1", "10.244.1.2", 300));
+    put_pod(&mut o, running_pod("pod2", "10.244.1.3", 300));
+    let (status, evidence) = judge(&check, &o);
+    assert_eq!(status, Status::Failed);
+    assert_eq!(
+        evidence.reasons,
+        vec!["pods pod1 and pod2 both run on node kubelab-worker"]
+    );
+    let mut moved = running_pod("pod2", "10.244.0.3", 300);
+    if let Some(spec) = moved.spec.as_mut() {
+        spec.node_name = Some("kubelab-control-plane".into());
+    }
+    put_pod(&mut o, moved);
+    let (status, evidence) = judge(&check, &o);
+    assert_eq!(status, Status::Passed, "{evidence:?}");
+    assert_eq!(
+        evidence.observed,
+        "pod1 kubelab-worker, pod2 kubelab-control-plane"
+    );
+}

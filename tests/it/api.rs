@@ -32,6 +32,7 @@ async fn lessons_lists_sections_and_tasks_with_stable_ids() {
         tasks,
         vec![
             ("deploy-two-pods", 7),
+            ("pods-across-nodes", 8),
             ("install-flannel", 8),
             ("intra-pod-localhost", 6),
             ("fix-missing-cni", 7),

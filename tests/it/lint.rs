@@ -123,7 +123,7 @@ fn the_real_content_lints_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("content");
     let from_dir = kubelab::load_content(&ContentFiles::from_dir(&dir).unwrap());
     let catalogue = from_dir.expect("content/ lints clean");
-    assert_eq!(catalogue.tasks.len(), 5);
+    assert_eq!(catalogue.tasks.len(), 6);
     for task in catalogue.tasks.values() {
         assert!(!task.checks.is_empty(), "{} declares its checks", task.id);
         assert!(!task.owns.is_empty(), "{} declares what it owns", task.id);
@@ -324,7 +324,7 @@ fn the_lint_command_prints_problems_and_exits_1() {
     );
     assert!(
         String::from_utf8_lossy(&ok.stdout)
-            .contains("content OK: 1 lesson(s), 11 section(s), 5 task(s), 2 exam(s)")
+            .contains("content OK: 1 lesson(s), 11 section(s), 6 task(s), 2 exam(s)")
     );
 }
 

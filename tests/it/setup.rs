@@ -436,3 +436,111 @@ async fn env_on_calico() -> Env {
     }));
     env
 }
+
+/// Plays the kubelet for every scheduled pod of a namespace: Running and Ready, with an IP
+/// from its node's range.
+fn kubelet_runs(env: &Env, namespace: &str) {
+    for (i, mut pod) in env
+        .fake
+        .list("v1", "Pod")
+        .into_iter()
+        .filter(|p| p["metadata"]["namespace"] == namespace)
+        .enumerate()
+    {
+        let node = pod["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let subnet = if node.ends_with("control-plane") {
+            0
+        } else {
+            1
+        };
+        let ip = format!("10.244.{subnet}.{}", 10 + i);
+        let containers = pod["spec"]["containers"].as_array().unwrap().clone();
+        pod["apiVersion"] = "v1".into();
+        pod["kind"] = "Pod".into();
+        pod["status"] = serde_json::json!({
+            "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": containers.iter().map(|c| serde_json::json!({
+                "name": c["name"], "ready": true, "restartCount": 0, "image": c["image"],
+                "imageID": "", "state": {"running": {"startedAt": ago(120)}}})).collect::<Vec<_>>(),
+        });
+        env.fake.apply(pod);
+    }
+}
+
+/// The cross-node task: two Pods left where the scheduler puts them share the worker and lose
+/// the criterion; the reference solution spreads them and keeps full marks.
+#[tokio::test]
+async fn pods_across_nodes_wrong_and_right() {
+    let env = env().await;
+    nodes(&env.fake, true);
+    flannel(&env.fake, 2);
+    let cookie = env.app.learner().await;
+    let setup = act(&env, "pods-across-nodes", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
+
+    // Wrong: plain Pods, nothing about nodes.
+    for name in ["left", "right"] {
+        env.fake.apply_yaml(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: across}}\nspec:\n  nodeName: kubelab-worker\n  containers: [{{name: nginx, image: 'nginx:1.25', ports: [{{containerPort: 80}}]}}]\n"
+        ));
+    }
+    kubelet_runs(&env, "across");
+    let reply = env
+        .app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/pods-across-nodes/check",
+            &cookie,
+        )
+        .await;
+    let verdict = reply.json();
+    let different = verdict["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "different-nodes")
+        .unwrap();
+    assert_eq!(different["status"], "failed", "{verdict:#}");
+    assert!(
+        different["evidence"]
+            .to_string()
+            .contains("both run on node kubelab-worker"),
+        "{different:#}"
+    );
+
+    // Right: the reference solution, through the API server's scheduler.
+    let setup = act(&env, "pods-across-nodes", Action::Setup).await;
+    assert!(setup.ok, "{setup:#?}");
+    let solved = act(&env, "pods-across-nodes", Action::Solve).await;
+    assert!(solved.ok, "{solved:#?}");
+    let node = |name: &str| {
+        env.fake.get("v1", "Pod", Some("across"), name).unwrap()["spec"]["nodeName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(node("left"), node("right"), "anti-affinity spreads them");
+    kubelet_runs(&env, "across");
+    let right_ip = env.fake.get("v1", "Pod", Some("across"), "right").unwrap()["status"]["podIP"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.fake.script_exec(
+        fake_apiserver::ExecRule::new("across", "left", kubelab::probe::http(&right_ip, 80))
+            .stdout("HTTP/1.1 200 OK\r\n"),
+    );
+    let verdict = env
+        .app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/pods-across-nodes/check",
+            &cookie,
+        )
+        .await
+        .json();
+    assert_eq!(verdict["score"], verdict["max_score"], "{verdict:#}");
+}

@@ -115,8 +115,9 @@ pub(crate) fn terminating_message(namespace: &str) -> String {
 }
 
 /// The node a scheduler would bind a new Pod to: one whose `NoSchedule`/`NoExecute` taints
-/// the Pod tolerates and whose labels match its `nodeSelector`, the least loaded first (the
-/// default scheduler spreads). None when no node fits: the Pod stays unscheduled.
+/// the Pod tolerates, whose labels match its `nodeSelector`, and that holds no Pod its
+/// required pod anti-affinity (per hostname) excludes; the least loaded first (the default
+/// scheduler spreads). None when no node fits: the Pod stays unscheduled.
 pub(crate) fn schedule(inner: &Inner, pod: &Value) -> Option<String> {
     let selector = pod
         .pointer("/spec/nodeSelector")
@@ -146,6 +147,7 @@ pub(crate) fn schedule(inner: &Inner, pod: &Value) -> Option<String> {
                 .iter()
                 .all(|(key, want)| labels.and_then(|l| l.get(key)) == Some(want))
         })
+        .filter(|(name, _)| !repelled(inner, pod, name))
         .filter(|(_, node)| {
             node.pointer("/spec/taints")
                 .and_then(Value::as_array)
@@ -161,6 +163,37 @@ pub(crate) fn schedule(inner: &Inner, pod: &Value) -> Option<String> {
         })
         .min_by_key(|(name, _)| (load(name), name.clone()))
         .map(|(name, _)| name)
+}
+
+/// Whether the Pod's required anti-affinity (topology `kubernetes.io/hostname`, `matchLabels`)
+/// keeps it off `node`: a Pod in its namespace there matches one of the terms.
+fn repelled(inner: &Inner, pod: &Value, node: &str) -> bool {
+    let namespace = pod
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let terms = pod
+        .pointer("/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    terms
+        .iter()
+        .filter(|t| t.get("topologyKey").and_then(Value::as_str) == Some("kubernetes.io/hostname"))
+        .filter_map(|t| {
+            t.pointer("/labelSelector/matchLabels")
+                .and_then(Value::as_object)
+        })
+        .any(|wanted| {
+            inner.objects.iter().any(|(k, other)| {
+                k.kind == "Pod"
+                    && k.namespace == namespace
+                    && other.pointer("/spec/nodeName").and_then(Value::as_str) == Some(node)
+                    && wanted.iter().all(|(key, value)| {
+                        other.pointer("/metadata/labels").and_then(|l| l.get(key)) == Some(value)
+                    })
+            })
+        })
 }
 
 /// Whether a toleration tolerates a taint (`v1.Toleration.ToleratesTaint`).
