@@ -520,16 +520,26 @@ fn wrong_images(pod: &Pod, image: &str) -> Vec<String> {
 
 /// Each named container that is missing or runs another image than the one it must run.
 fn wrong_containers(pod: &Pod, images: &std::collections::BTreeMap<String, String>) -> Vec<String> {
-    let containers = pod
+    let containers: Vec<&k8s_openapi::api::core::v1::Container> = pod
         .spec
         .as_ref()
-        .map(|s| s.containers.as_slice())
-        .unwrap_or(&[]);
+        .map(|s| s.containers.iter().collect())
+        .unwrap_or_default();
+    image_mismatches(&containers, images, "the pod")
+}
+
+/// For each container named in `images`: missing from `containers` (of `owner`), or running
+/// another image than the one named (compared as the runtime resolves images).
+fn image_mismatches(
+    containers: &[&k8s_openapi::api::core::v1::Container],
+    images: &std::collections::BTreeMap<String, String>,
+    owner: &str,
+) -> Vec<String> {
     images
         .iter()
         .filter_map(
             |(name, want)| match containers.iter().find(|c| &c.name == name) {
-                None => Some(format!("the pod has no container named {name}")),
+                None => Some(format!("{owner} has no container named {name}")),
                 Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
                 Some(c) => Some(format!(
                     "container {name} runs {}, not {want}",
@@ -778,8 +788,11 @@ fn template_changes(
     ds: &DaemonSet,
     images: &std::collections::BTreeMap<String, String>,
 ) -> Vec<String> {
-    let spec = ds.spec.template.spec.as_ref();
-    let containers: Vec<&k8s_openapi::api::core::v1::Container> = spec
+    let containers: Vec<&k8s_openapi::api::core::v1::Container> = ds
+        .spec
+        .template
+        .spec
+        .as_ref()
         .map(|s| {
             s.containers
                 .iter()
@@ -787,19 +800,7 @@ fn template_changes(
                 .collect()
         })
         .unwrap_or_default();
-    images
-        .iter()
-        .filter_map(
-            |(name, want)| match containers.iter().find(|c| &c.name == name) {
-                None => Some(format!("the DaemonSet has no container named {name}")),
-                Some(c) if c.image.as_deref().is_some_and(|i| pod::same_image(i, want)) => None,
-                Some(c) => Some(format!(
-                    "container {name} runs {}, not {want}",
-                    c.image.as_deref().unwrap_or("no image")
-                )),
-            },
-        )
-        .collect()
+    image_mismatches(&containers, images, "the DaemonSet")
 }
 
 /// A DaemonSet's desired, ready and available pod counts.
