@@ -83,30 +83,7 @@ pub fn expected(check: &Check) -> String {
         Check::NamespaceExists { namespace } => {
             format!("namespace {namespace} exists and is Active")
         }
-        Check::PodRunning {
-            namespace,
-            pod,
-            image,
-            images,
-            containers,
-            ports,
-        } => {
-            let mut want = format!("pod {namespace}/{pod} is Running");
-            match image {
-                Some(image) => want.push_str(&format!(", all containers Ready, image {image}")),
-                None => want.push_str(" with all containers Ready"),
-            }
-            for (container, image) in images {
-                want.push_str(&format!(", container {container} runs {image}"));
-            }
-            if let Some(count) = containers {
-                want.push_str(&format!(", {count} container(s)"));
-            }
-            for port in ports {
-                want.push_str(&format!(", port {port} declared"));
-            }
-            want
-        }
+        Check::PodRunning { .. } => pod_running_expected(check),
         Check::PodIpInCidr {
             namespace,
             pod,
@@ -193,6 +170,36 @@ pub fn expected(check: &Check) -> String {
             }
         ),
     }
+}
+
+/// What a `pod-running` check wants, in words: running, and the shape asked for.
+fn pod_running_expected(check: &Check) -> String {
+    let Check::PodRunning {
+        namespace,
+        pod,
+        image,
+        images,
+        containers,
+        ports,
+    } = check
+    else {
+        return String::new();
+    };
+    let mut want = format!("pod {namespace}/{pod} is Running");
+    match image {
+        Some(image) => want.push_str(&format!(", all containers Ready, image {image}")),
+        None => want.push_str(" with all containers Ready"),
+    }
+    for (container, image) in images {
+        want.push_str(&format!(", container {container} runs {image}"));
+    }
+    if let Some(count) = containers {
+        want.push_str(&format!(", {count} container(s)"));
+    }
+    for port in ports {
+        want.push_str(&format!(", port {port} declared"));
+    }
+    want
 }
 
 /// Judges one check.
