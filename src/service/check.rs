@@ -30,8 +30,7 @@ pub async fn check(connection: Result<Connection, ClusterError>, task: &Task) ->
 impl Service {
     /// "Check my work": checks the task on the learner's cluster and stores the run.
     pub async fn check_task(&self, learner: &LearnerId, task: &str) -> ServiceResult<Verdict> {
-        let task = self.task(task)?;
-        self.ensure_open(learner, &task.id).await?;
+        let task = self.open_task(learner, task).await?;
         Ok(self.check_and_store(learner, task).await?.0)
     }
 

@@ -29,8 +29,7 @@ impl Service {
     /// Starts live checks of a task for a learner; refused while an exam holds the task. A
     /// cluster that cannot be watched still gets the first check and pending re-checks.
     pub async fn live(&self, learner: &LearnerId, task: &str) -> ServiceResult<LiveChecks> {
-        let task = self.task(task)?;
-        self.ensure_open(learner, &task.id).await?;
+        let task = self.open_task(learner, task).await?;
         let me = self.learner(learner).await?;
         let mut subscriptions = Vec::new();
         if let Ok(context) = self.context_of(&me)

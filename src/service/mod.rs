@@ -132,7 +132,7 @@ impl Service {
 
     /// Refuses work on a task that belongs to the learner's unfinished exam: its hints,
     /// solution, checks and setup stay closed until the exam is graded.
-    pub async fn ensure_open(&self, learner: &LearnerId, task: &str) -> ServiceResult<()> {
+    async fn ensure_open(&self, learner: &LearnerId, task: &str) -> ServiceResult<()> {
         match self.exam_holding(learner, task).await? {
             None => Ok(()),
             Some(attempt) => Err(ServiceError::TaskHeldByExam {
@@ -140,6 +140,13 @@ impl Service {
                 attempt,
             }),
         }
+    }
+
+    /// A task the learner may work on now: it exists and no unfinished exam of theirs holds it.
+    pub async fn open_task(&self, learner: &LearnerId, id: &str) -> ServiceResult<&Task> {
+        let task = self.task(id)?;
+        self.ensure_open(learner, &task.id).await?;
+        Ok(task)
     }
 
     /// The learner's unfinished exam attempt that includes `task`, if any.

@@ -55,8 +55,7 @@ impl Service {
         learner: &LearnerId,
         task: &str,
     ) -> ServiceResult<PracticeAttempt> {
-        let task = self.task(task)?;
-        self.ensure_open(learner, &task.id).await?;
+        let task = self.open_task(learner, task).await?;
         if let Some(open) = self.0.store.open_practice(learner, &task.id).await? {
             return Ok(open);
         }
@@ -84,8 +83,7 @@ impl Service {
         learner: &LearnerId,
         task: &str,
     ) -> ServiceResult<PracticeFinished> {
-        let task = self.task(task)?;
-        self.ensure_open(learner, &task.id).await?;
+        let task = self.open_task(learner, task).await?;
         let open = self
             .0
             .store

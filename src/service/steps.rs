@@ -309,8 +309,7 @@ impl Service {
         task: &str,
         action: Action,
     ) -> ServiceResult<Outcome> {
-        let task = self.task(task)?;
-        self.ensure_open(learner, &task.id).await?;
+        let task = self.open_task(learner, task).await?;
         let me = self.learner(learner).await?;
         Ok(self.run_on(self.connection(&me).await, task, action).await)
     }
