@@ -91,6 +91,14 @@ pub(crate) async fn serve(
             }
             None => {}
         }
+        // A simulated cluster runs what no rule scripts, as the image and the network would.
+        if rule.is_none() && missing.is_none() {
+            match crate::sim::network::exec(&inner, &pod, container.as_deref(), &command) {
+                Some(Ok(answer)) => rule = Some(answer),
+                Some(Err(message)) => return error_response(&ApiError::bad_request(&message)),
+                None => {}
+            }
+        }
         let unmatched = match &missing {
             Some(Missing::Program(program)) => Missing::runtime_message(program),
             _ => format!(

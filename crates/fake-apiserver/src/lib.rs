@@ -38,6 +38,7 @@ mod lifecycle;
 mod patch;
 mod resources;
 mod selector;
+mod sim;
 mod status;
 mod store;
 mod table;
@@ -329,6 +330,7 @@ impl FakeCluster {
             addr,
             stop: stop.clone(),
         });
+        tokio::spawn(self.clone().simulate(stop.clone()));
         let mut stop_serving = stop;
         let task = tokio::spawn(async move {
             // Like a real kube-apiserver (Go sets TCP_NODELAY): without it, the small exec

@@ -197,7 +197,7 @@ fn repelled(inner: &Inner, pod: &Value, node: &str) -> bool {
 }
 
 /// Whether a toleration tolerates a taint (`v1.Toleration.ToleratesTaint`).
-fn tolerates(toleration: &Value, taint: &Value) -> bool {
+pub(crate) fn tolerates(toleration: &Value, taint: &Value) -> bool {
     let field = |v: &Value, f: &str| {
         v.get(f)
             .and_then(Value::as_str)

@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! fake-apiserver [--addr 127.0.0.1:0] [--fixture FILE.yaml]... [--kubeconfig-out PATH] [--context NAME]
+//!                [--simulate-kind NAME [--workers N]]
 //! ```
+//!
+//! `--simulate-kind` turns on the simulated cluster (nodes without a CNI, kubelet,
+//! DaemonSet controller, pod network): `kubelab selftest` can then run against it.
 //!
 //! Loads the fixtures (multi-document YAML: Kubernetes objects, `FakeExecRule`, `FakeLog`),
 //! prints `listening on http://127.0.0.1:PORT` on stdout, writes the kubeconfig if asked,
@@ -14,13 +18,15 @@ use std::process::ExitCode;
 use fake_apiserver::FakeCluster;
 
 const USAGE: &str = "usage: fake-apiserver [--addr 127.0.0.1:0] [--fixture FILE.yaml]... \
-[--kubeconfig-out PATH] [--context NAME]";
+[--kubeconfig-out PATH] [--context NAME] [--simulate-kind NAME [--workers N]]";
 
 struct Args {
     addr: SocketAddr,
     fixtures: Vec<String>,
     kubeconfig_out: Option<String>,
     context: String,
+    simulate: Option<String>,
+    workers: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +35,8 @@ fn parse_args() -> Result<Args, String> {
         fixtures: Vec::new(),
         kubeconfig_out: None,
         context: "fake".to_string(),
+        simulate: None,
+        workers: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -55,6 +63,13 @@ fn parse_args() -> Result<Args, String> {
             "--fixture" => args.fixtures.push(value()?),
             "--kubeconfig-out" => args.kubeconfig_out = Some(value()?),
             "--context" => args.context = value()?,
+            "--simulate-kind" => args.simulate = Some(value()?),
+            "--workers" => {
+                let v = value()?;
+                args.workers = v
+                    .parse()
+                    .map_err(|e| format!("--workers {v}: {e} (expected a number)"))?;
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -81,6 +96,9 @@ async fn main() -> ExitCode {
         }
     };
     let cluster = FakeCluster::new();
+    if let Some(name) = &args.simulate {
+        cluster.simulate_kind(name, args.workers);
+    }
     for path in &args.fixtures {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,

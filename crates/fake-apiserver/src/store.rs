@@ -96,6 +96,8 @@ pub(crate) struct Inner {
     /// The longest a graceful Pod deletion really waits here: real grace periods (30 s by
     /// default) shortened so tests stay fast, while a deleted Pod still lingers.
     pub(crate) grace_cap: std::time::Duration,
+    /// The simulated nodes, kubelet and controllers, when on.
+    pub(crate) sim: Option<crate::sim::Sim>,
 }
 
 impl Inner {
@@ -113,6 +115,7 @@ impl Inner {
             faults: Vec::new(),
             requests: Vec::new(),
             grace_cap: std::time::Duration::from_secs(1),
+            sim: None,
         }
     }
 

@@ -5,5 +5,6 @@ mod binary;
 mod client;
 mod exec;
 mod kubectl;
+mod simulation;
 mod support;
 mod watch;
