@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::checks::Status;
 use crate::cluster::{ClusterError, Connection};
-use crate::config::{CheckArgs, ClusterArgs, ContentArgs, TaskArgs};
+use crate::config::{CheckArgs, ClusterArgs, ContentArgs, SelftestArgs, TaskArgs};
 use crate::content::{self, Catalogue};
 use crate::service::check::check as check_task;
 use crate::service::steps::{self, Action, SetupOptions};
@@ -299,6 +299,90 @@ pub async fn steps(args: TaskArgs, action: Action) -> ExitCode {
         );
     }
     if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `kubelab selftest [TASK...]`: proves the tasks' checks both ways on a cluster; one line
+/// per step (or JSON with `--json`); exit 0 only when everything held, 2 on bad usage.
+pub async fn selftest(args: SelftestArgs) -> ExitCode {
+    use crate::service::selftest::{self, Timing};
+    let catalogue = match args.content.load() {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut tasks = Vec::new();
+    for id in &args.tasks {
+        match catalogue.task(id) {
+            Some(task) => tasks.push(task),
+            None => {
+                let known: Vec<&str> = catalogue.tasks.keys().map(String::as_str).collect();
+                eprintln!(
+                    "kubelab: there is no task `{id}`; tasks: {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if tasks.is_empty() {
+        let all: Vec<&content::Task> = catalogue.tasks.values().collect();
+        tasks = selftest::order(&all);
+    }
+    let conn = match connect(&args.cluster).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            eprintln!("kubelab: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "selftest of {} task(s) on context {} ({})",
+        tasks.len(),
+        conn.context,
+        conn.server
+    );
+    let options = SetupOptions {
+        flannel_manifest: args.flannel_manifest.clone(),
+    };
+    let timing = Timing {
+        converge: std::time::Duration::from_secs(args.timeout),
+        ..Timing::default()
+    };
+    let json = args.json;
+    let mut emit = |line: &selftest::Line| {
+        if json {
+            eprintln!("{}", line.render());
+        } else {
+            println!("{}", line.render());
+        }
+    };
+    let report = selftest::run(&conn, &options, &catalogue, &tasks, timing, &mut emit).await;
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("kubelab: cannot encode the report: {err}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        let failed = report.lines.iter().filter(|l| !l.ok).count();
+        println!(
+            "selftest: {}",
+            if report.ok {
+                format!("all {} step(s) held", report.lines.len())
+            } else {
+                format!("{failed} of {} step(s) did not hold", report.lines.len())
+            }
+        );
+    }
+    if report.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -27,6 +27,8 @@ pub enum Command {
     Setup(TaskArgs),
     /// Undo a task: remove what it created and repair what it broke.
     Reset(TaskArgs),
+    /// Prove the tasks' checks on a cluster: wrong answers lose points, right ones keep full marks.
+    Selftest(SelftestArgs),
     /// Create or delete the lesson's kind cluster (needs docker and kind).
     Cluster {
         /// What to do with the cluster.
@@ -100,6 +102,28 @@ pub struct TaskArgs {
     #[arg(long, env = "KUBELAB_FLANNEL_MANIFEST")]
     pub flannel_manifest: Option<PathBuf>,
     /// Cluster to change.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
+}
+
+/// `kubelab selftest` flags.
+#[derive(Debug, Clone, Args)]
+pub struct SelftestArgs {
+    /// Task ids [default: every task, in the order needing the fewest CNI changes].
+    pub tasks: Vec<String>,
+    /// Print the report as JSON on stdout instead of one line per step.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds an answer may take to converge on the cluster.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// A local Flannel manifest to install from instead of downloading the pinned one.
+    #[arg(long, env = "KUBELAB_FLANNEL_MANIFEST")]
+    pub flannel_manifest: Option<PathBuf>,
+    /// Cluster to prove the content on (it is changed: use a lesson cluster, not a shared one).
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Content source.

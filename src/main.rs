@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Check(check) => run(cli::check(check)),
         Command::Setup(args) => run(cli::steps(args, Action::Setup)),
         Command::Reset(args) => run(cli::steps(args, Action::Reset)),
+        Command::Selftest(args) => run(cli::selftest(args)),
         Command::Cluster { command } => run(cli::cluster(command)),
     }
 }

@@ -4,6 +4,8 @@
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Event, Pod};
 
+pub mod listening;
+
 use super::observed::{ExecOutput, Need, Observed};
 use super::plan::{exec_request, matching_daemonsets};
 use super::pod;
@@ -125,6 +127,9 @@ pub fn expected(check: &Check) -> String {
         Check::UniqueContainerPorts { namespace, pod } => {
             format!("no two containers of pod {namespace}/{pod} declare the same port")
         }
+        Check::DeclaredPortsListening { namespace, pod } => format!(
+            "every port a container of pod {namespace}/{pod} declares accepts a connection on 127.0.0.1 from that container"
+        ),
         Check::Exec {
             command,
             exit_code,
@@ -235,6 +240,12 @@ pub fn judge(check: &Check, observed: &Observed) -> (Status, Evidence) {
             want,
         ),
         Check::NodesReady {} => nodes_ready(observed, want),
+        Check::DeclaredPortsListening { namespace, pod } => {
+            match find_pod(namespace, pod, observed, &want) {
+                Ok(found) => listening::judge(&found, namespace, want),
+                Err(done) => *done,
+            }
+        }
         Check::Exec { .. } | Check::PodToPod { .. } | Check::Localhost { .. } => {
             command_check(check, observed, want)
         }

@@ -22,6 +22,7 @@ pub fn needs(criteria: &[Criterion]) -> BTreeSet<Need> {
             Check::PodRunning { namespace, pod, .. }
             | Check::ContainerStable { namespace, pod, .. }
             | Check::UniqueContainerPorts { namespace, pod }
+            | Check::DeclaredPortsListening { namespace, pod }
             | Check::Exec { namespace, pod, .. }
             | Check::Localhost { namespace, pod, .. } => {
                 out.insert(Need::Pod(namespace.clone(), pod.clone()));
@@ -265,9 +266,16 @@ fn in_pod_command(check: &Check) -> Option<Vec<String>> {
 
 /// Every command the checks need run.
 pub fn exec_requests(criteria: &[Criterion], observed: &Observed) -> BTreeSet<ExecRequest> {
+    let ports = criteria.iter().flat_map(|c| match &c.check {
+        Check::DeclaredPortsListening { namespace, pod } => {
+            super::evaluate::listening::requests(namespace, pod, observed)
+        }
+        _ => Vec::new(),
+    });
     criteria
         .iter()
         .filter_map(|c| exec_request(&c.check, observed))
+        .chain(ports)
         .collect()
 }
 

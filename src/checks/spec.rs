@@ -105,6 +105,8 @@ pub enum Check {
     },
     /// No two containers of the pod declare the same containerPort and protocol.
     UniqueContainerPorts { namespace: String, pod: String },
+    /// Every port a container of the pod declares is bound inside the pod.
+    DeclaredPortsListening { namespace: String, pod: String },
     /// A command run in a container exits as expected and prints what is expected.
     Exec {
         namespace: String,
@@ -150,6 +152,7 @@ impl Check {
             Check::NodesReady {} => "nodes-ready",
             Check::ContainerStable { .. } => "container-stable",
             Check::UniqueContainerPorts { .. } => "unique-container-ports",
+            Check::DeclaredPortsListening { .. } => "declared-ports-listening",
             Check::Exec { .. } => "exec",
             Check::PodToPod { .. } => "pod-to-pod",
             Check::Localhost { .. } => "localhost",

@@ -13,6 +13,9 @@ use super::source::ContentFiles;
 use super::{Catalogue, Domain, Lesson, Section, ShownFile, Task, Topic};
 use crate::content::highlight::{Palette, lang_for_file};
 
+/// Wrong answers each task must declare, at least.
+const MIN_WRONG: usize = 3;
+
 /// Loads and validates a content tree; every problem found is returned together.
 pub fn load(files: &ContentFiles) -> Result<Catalogue, Problems> {
     let mut loader = Loader {
@@ -456,6 +459,7 @@ impl<'a> Loader<'a> {
         for object in &file.owns {
             self.check_object(rel, source, object);
         }
+        self.check_answers(rel, source, &file, texts);
         if file.checks.is_empty() {
             self.problem(
                 rel,
@@ -551,6 +555,8 @@ impl<'a> Loader<'a> {
             setup: file.setup,
             cleanup: file.cleanup,
             solve: file.solve,
+            wrong: file.wrong,
+            right: file.right,
             checks: file.checks,
         };
         Some((task, links))
@@ -608,6 +614,141 @@ impl<'a> Loader<'a> {
                     line_of(source, arch, sum),
                     format!("sha256 for `{arch}` must be 64 hex digits"),
                 );
+            }
+        }
+    }
+
+    /// Wrong and right answers: enough of each for `kubelab selftest` to prove the checks
+    /// both ways, steps that run, criteria that exist, and objects that setup and reset remove.
+    fn check_answers(
+        &mut self,
+        rel: &str,
+        source: &str,
+        file: &TaskFile,
+        texts: &BTreeMap<&str, &str>,
+    ) {
+        if file.wrong.len() < MIN_WRONG || file.right.is_empty() {
+            self.problem(
+                rel,
+                line_of(source, "id", &file.id),
+                format!(
+                    "a task needs at least {MIN_WRONG} wrong answers (`wrong:`) and 1 right answer (`right:`) besides `solve:`, so `kubelab selftest` can prove its checks both ways; it has {} and {}",
+                    file.wrong.len(),
+                    file.right.len()
+                ),
+            );
+        }
+        if file.solve.is_empty() {
+            self.problem(
+                rel,
+                line_of(source, "id", &file.id),
+                "a task needs `solve:` steps (its reference solution)",
+            );
+        }
+        let answers = file
+            .wrong
+            .iter()
+            .map(|w| (&w.name, &w.steps))
+            .chain(file.right.iter().map(|r| (&r.name, &r.steps)));
+        for (name, steps) in answers {
+            let line = line_of(source, "name", name);
+            if steps.is_empty() {
+                self.problem(rel, line, format!("answer `{name}` has no steps"));
+            }
+            for step in steps {
+                self.check_answer_step(rel, line, file, texts, name, step);
+            }
+        }
+        for wrong in &file.wrong {
+            let line = line_of(source, "name", &wrong.name);
+            if wrong.fails.is_empty() {
+                self.problem(
+                    rel,
+                    line,
+                    format!(
+                        "wrong answer `{}` names no criterion it fails (`fails:`)",
+                        wrong.name
+                    ),
+                );
+            }
+            for id in wrong
+                .fails
+                .iter()
+                .filter(|id| !file.checks.iter().any(|c| &c.id == *id))
+            {
+                self.problem(
+                    rel,
+                    line,
+                    format!(
+                        "wrong answer `{}` fails `{id}`, which is not a check of this task",
+                        wrong.name
+                    ),
+                );
+            }
+        }
+        let mut seen = HashSet::new();
+        let names = file
+            .wrong
+            .iter()
+            .map(|w| &w.name)
+            .chain(file.right.iter().map(|r| &r.name));
+        for name in names {
+            if !seen.insert(name.as_str()) {
+                self.problem(
+                    rel,
+                    line_of(source, "name", name),
+                    format!("two answers are named `{name}`"),
+                );
+            }
+        }
+    }
+
+    fn check_answer_step(
+        &mut self,
+        rel: &str,
+        line: usize,
+        file: &TaskFile,
+        texts: &BTreeMap<&str, &str>,
+        answer: &str,
+        step: &Step,
+    ) {
+        let yaml = match step {
+            Step::Apply(name) => match texts.get(name.as_str()) {
+                Some(text) => *text,
+                None => {
+                    self.problem(rel, line, format!("answer `{answer}` applies `{name}`, which does not exist in the lesson's files/"));
+                    return;
+                }
+            },
+            Step::Manifest(yaml) => yaml.as_str(),
+            _ => return,
+        };
+        let objects = match super::manifest::objects(yaml) {
+            Ok(objects) => objects,
+            Err(err) => {
+                self.problem(
+                    rel,
+                    line,
+                    format!("answer `{answer}`: the manifest is not valid: {err}"),
+                );
+                return;
+            }
+        };
+        for object in objects {
+            let owned = serde_yaml_ng::from_str::<super::model::ObjectKind>(&object.kind)
+                .ok()
+                .is_some_and(|kind| {
+                    let namespace = kind
+                        .namespaced()
+                        .then(|| object.namespace.clone().unwrap_or_else(|| "default".into()));
+                    file.owns.contains(&super::ObjectRef {
+                        kind,
+                        namespace,
+                        name: object.name.clone(),
+                    })
+                });
+            if !owned {
+                self.problem(rel, line, format!("answer `{answer}` creates {object}, which the task does not own: setup and reset would leave it behind (add it to `owns:`)"));
             }
         }
     }

@@ -3,6 +3,7 @@
 mod exams;
 mod highlight;
 mod load;
+pub mod manifest;
 mod markdown;
 pub mod model;
 mod problem;
@@ -162,6 +163,10 @@ pub struct Task {
     pub cleanup: Vec<Step>,
     /// The reference solution as steps.
     pub solve: Vec<Step>,
+    /// Wrong answers that must lose the named criteria.
+    pub wrong: Vec<model::WrongAnswer>,
+    /// Alternative right answers that must keep full marks.
+    pub right: Vec<model::RightAnswer>,
     /// Scored criteria.
     pub checks: Vec<Criterion>,
 }

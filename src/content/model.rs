@@ -147,8 +147,37 @@ pub struct TaskFile {
     /// The reference solution as steps, run by the real-cluster suite to prove the checks.
     #[serde(default)]
     pub solve: Vec<Step>,
+    /// Wrong answers `kubelab selftest` proves lose points.
+    #[serde(default)]
+    pub wrong: Vec<WrongAnswer>,
+    /// Alternative right answers `kubelab selftest` proves keep full marks.
+    #[serde(default)]
+    pub right: Vec<RightAnswer>,
     /// Scored criteria.
     pub checks: Vec<Criterion>,
+}
+
+/// A wrong answer: steps that produce it on a freshly set-up task, and the criteria it must
+/// at least fail.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WrongAnswer {
+    /// What the learner got wrong, in a few words.
+    pub name: String,
+    /// Steps run after setup.
+    pub steps: Vec<Step>,
+    /// Ids of the criteria that must not pass.
+    pub fails: Vec<String>,
+}
+
+/// A right answer other than the reference solution: it must score full marks.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RightAnswer {
+    /// How it differs from the reference solution, in a few words.
+    pub name: String,
+    /// Steps run after setup.
+    pub steps: Vec<Step>,
 }
 
 /// Whether a task builds or troubleshoots.
@@ -272,6 +301,8 @@ pub enum Step {
     Fault(Fault),
     /// Undo a named fault.
     UndoFault(Fault),
+    /// Server-side apply of a manifest written inline (wrong and right answers).
+    Manifest(String),
 }
 
 /// The written form of a [`Step`]: exactly one of its keys.
@@ -282,6 +313,7 @@ pub struct StepFile {
     delete: Option<ObjectRef>,
     fault: Option<Fault>,
     undo_fault: Option<Fault>,
+    manifest: Option<String>,
 }
 
 impl TryFrom<StepFile> for Step {
@@ -293,10 +325,11 @@ impl TryFrom<StepFile> for Step {
         steps.extend(file.delete.map(Step::Delete));
         steps.extend(file.fault.map(Step::Fault));
         steps.extend(file.undo_fault.map(Step::UndoFault));
+        steps.extend(file.manifest.map(Step::Manifest));
         match (steps.pop(), steps.is_empty()) {
             (Some(step), true) => Ok(step),
             _ => Err(
-                "a step takes exactly one of `apply`, `delete`, `fault` or `undo-fault`"
+                "a step takes exactly one of `apply`, `manifest`, `delete`, `fault` or `undo-fault`"
                     .to_string(),
             ),
         }

@@ -10,6 +10,7 @@ mod learner;
 mod live;
 mod practice;
 pub mod progress;
+pub mod selftest;
 pub mod steps;
 mod task;
 

@@ -108,6 +108,17 @@ pub struct Outcome {
 pub fn describe(step: &Step) -> String {
     match step {
         Step::Apply(file) => format!("apply {file}"),
+        Step::Manifest(yaml) => match crate::content::manifest::objects(yaml) {
+            Ok(objects) => format!(
+                "apply {}",
+                objects
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Err(_) => "apply an inline manifest".to_string(),
+        },
         Step::Delete(object) => format!("delete {object}"),
         Step::Fault(Fault::RemoveCni) => {
             "break the pod network: remove Flannel and its node files".to_string()
@@ -157,6 +168,7 @@ async fn run_step(
                 .map_err(|_| ClusterError::Protocol(format!("{file} is not text")))?;
             Ok(apply::apply_yaml(conn, text).await?.join(", "))
         }
+        Step::Manifest(yaml) => Ok(apply::apply_yaml(conn, yaml).await?.join(", ")),
         Step::Delete(object) => Ok(match apply::delete(conn, object).await? {
             apply::Deleted::Gone(after) => {
                 format!("deleted {object}; gone after {:.1} s", after.as_secs_f64())
@@ -236,8 +248,26 @@ pub async fn run(
             };
         }
     }
-    let mut ok = true;
-    for step in &action.steps(task) {
+    let (ok, steps) = run_list(conn, options, catalogue, task, &action.steps(task)).await;
+    reports.extend(steps);
+    Outcome {
+        task: task.id.clone(),
+        action,
+        ok,
+        steps: reports,
+    }
+}
+
+/// Runs steps in order, stopping at the first failure; whether all succeeded, and each report.
+pub async fn run_list(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+    steps: &[Step],
+) -> (bool, Vec<StepReport>) {
+    let mut reports = Vec::new();
+    for step in steps {
         let result = run_step(conn, options, catalogue, task, step).await;
         let failed = result.is_err();
         reports.push(StepReport {
@@ -246,16 +276,10 @@ pub async fn run(
             detail: result.unwrap_or_else(|e| e.to_string()),
         });
         if failed {
-            ok = false;
-            break;
+            return (false, reports);
         }
     }
-    Outcome {
-        task: task.id.clone(),
-        action,
-        ok,
-        steps: reports,
-    }
+    (true, reports)
 }
 
 /// The first step of every setup: whether the cluster can host the task, said either way.

@@ -500,6 +500,8 @@ fn probe_pod_task(env: &Env) -> kubelab::Task {
         setup: Vec::new(),
         cleanup: Vec::new(),
         solve: Vec::new(),
+        wrong: Vec::new(),
+        right: Vec::new(),
         checks: vec![kubelab::Criterion {
             id: "reach".into(),
             description: "reach".into(),

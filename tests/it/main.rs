@@ -15,6 +15,7 @@ mod live;
 mod pages;
 mod practice;
 mod security;
+mod selftest;
 mod setup;
 mod store;
 mod support;

@@ -140,12 +140,20 @@ fn eligible(spec: &Value, node: &Value) -> bool {
 fn images(spec: &Value) -> Vec<Value> {
     ["containers", "initContainers"]
         .iter()
-        .flat_map(|l| spec.get(*l).and_then(Value::as_array).cloned().unwrap_or_default())
+        .flat_map(|l| {
+            spec.get(*l)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
         .map(|c| c["image"].clone())
         .collect()
 }
 
-fn owned_by<'a>(inner: &'a Inner, uid: &'a str) -> impl Iterator<Item = (&'a ObjectKey, &'a Value)> {
+fn owned_by<'a>(
+    inner: &'a Inner,
+    uid: &'a str,
+) -> impl Iterator<Item = (&'a ObjectKey, &'a Value)> {
     inner.objects_of("v1", "Pod", None).filter(move |(_, p)| {
         p.pointer("/metadata/ownerReferences")
             .and_then(Value::as_array)
@@ -156,13 +164,19 @@ fn owned_by<'a>(inner: &'a Inner, uid: &'a str) -> impl Iterator<Item = (&'a Obj
 fn is_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 /// A daemon Pod for `node` from the DaemonSet's template.
 fn daemon_pod(ds: &Value, node: &str) -> Value {
     let name = ds["metadata"]["name"].as_str().unwrap_or("ds");
-    let mut spec = ds.pointer("/spec/template/spec").cloned().unwrap_or(json!({}));
+    let mut spec = ds
+        .pointer("/spec/template/spec")
+        .cloned()
+        .unwrap_or(json!({}));
     let host_network = spec["hostNetwork"] == true;
     let mut tolerations: Vec<Value> = spec["tolerations"].as_array().cloned().unwrap_or_default();
     for t in daemon_tolerations(host_network) {
@@ -199,13 +213,19 @@ pub(crate) fn sync_daemonsets(cluster: &FakeCluster, inner: &mut Inner) {
         .filter(|(_, ds)| !is_deleting(ds))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let nodes: Vec<Value> = inner.objects_of("v1", "Node", None).map(|(_, n)| n.clone()).collect();
+    let nodes: Vec<Value> = inner
+        .objects_of("v1", "Node", None)
+        .map(|(_, n)| n.clone())
+        .collect();
     for (key, ds) in daemonsets {
         if inner.namespace_terminating(&key.namespace) {
             continue;
         }
         let uid = ds["metadata"]["uid"].as_str().unwrap_or("").to_string();
-        let template = ds.pointer("/spec/template/spec").cloned().unwrap_or(json!({}));
+        let template = ds
+            .pointer("/spec/template/spec")
+            .cloned()
+            .unwrap_or(json!({}));
         let wanted: Vec<String> = nodes
             .iter()
             .filter(|n| eligible(&template, n))
@@ -235,7 +255,10 @@ pub(crate) fn sync_daemonsets(cluster: &FakeCluster, inner: &mut Inner) {
             .map(|(_, p)| p.clone())
             .collect();
         let ready = current.iter().filter(|p| is_ready(p)).count();
-        let generation = ds.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
+        let generation = ds
+            .pointer("/metadata/generation")
+            .cloned()
+            .unwrap_or(json!(1));
         let status = json!({
             "desiredNumberScheduled": wanted.len(),
             "currentNumberScheduled": current.len(),

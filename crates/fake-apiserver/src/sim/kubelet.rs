@@ -98,7 +98,10 @@ fn condition(kind: &str, ok: bool) -> Value {
 
 /// Why no node fits, in the scheduler's words (per node, the first reason).
 fn unschedulable_message(inner: &Inner, pod: &Value) -> String {
-    let nodes: Vec<&Value> = inner.objects_of("v1", "Node", None).map(|(_, n)| n).collect();
+    let nodes: Vec<&Value> = inner
+        .objects_of("v1", "Node", None)
+        .map(|(_, n)| n)
+        .collect();
     let tolerations: Vec<Value> = pod
         .pointer("/spec/tolerations")
         .and_then(Value::as_array)
@@ -112,7 +115,11 @@ fn unschedulable_message(inner: &Inner, pod: &Value) -> String {
             .into_iter()
             .flatten()
             .filter(|t| matches!(t["effect"].as_str(), Some("NoSchedule" | "NoExecute")))
-            .find(|t| !tolerations.iter().any(|tol| crate::lifecycle::tolerates(tol, t)));
+            .find(|t| {
+                !tolerations
+                    .iter()
+                    .any(|tol| crate::lifecycle::tolerates(tol, t))
+            });
         let reason = match taint {
             Some(t) => format!(
                 "node(s) had untolerated taint {{{}: {}}}",
@@ -129,7 +136,9 @@ fn unschedulable_message(inner: &Inner, pod: &Value) -> String {
         .map(|(r, c)| format!("{c} {r}"))
         .collect::<Vec<_>>()
         .join(", ");
-    format!("0/{n} nodes are available: {list}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling.")
+    format!(
+        "0/{n} nodes are available: {list}. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling."
+    )
 }
 
 fn sync_pod(inner: &mut Inner, sim: &mut Sim, key: &ObjectKey, pod: &Value) -> Option<Value> {
@@ -170,11 +179,14 @@ fn sync_pod(inner: &mut Inner, sim: &mut Sim, key: &ObjectKey, pod: &Value) -> O
             None => allocate_ip(sim, &node_object, &node)?,
         }
     };
-    let rt = sim.pods.entry(pod_uid.clone()).or_insert_with(|| PodRuntime {
-        node: node.clone(),
-        host_network,
-        ..PodRuntime::default()
-    });
+    let rt = sim
+        .pods
+        .entry(pod_uid.clone())
+        .or_insert_with(|| PodRuntime {
+            node: node.clone(),
+            host_network,
+            ..PodRuntime::default()
+        });
     rt.ip = Some(ip.clone());
     let configmaps: Vec<Value> = inner
         .objects_of("v1", "ConfigMap", Some(&key.namespace))
@@ -221,7 +233,8 @@ fn bind_or_wait(inner: &mut Inner, sim: &mut Sim, pod: &Value) -> Value {
     let mut updated = pod.clone();
     if let Some(node) = schedule(inner, pod) {
         updated["spec"]["nodeName"] = json!(node);
-        updated["status"] = json!({"phase": "Pending", "conditions": [condition("PodScheduled", true)]});
+        updated["status"] =
+            json!({"phase": "Pending", "conditions": [condition("PodScheduled", true)]});
         return updated;
     }
     let message = unschedulable_message(inner, pod);
@@ -236,9 +249,11 @@ fn creating(pod: &Value, node_ip: &str) -> Value {
     let mut updated = pod.clone();
     let statuses: Vec<Value> = containers(pod, "containers")
         .iter()
-        .map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false,
+        .map(|c| {
+            json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false,
                         "restartCount": 0, "started": false,
-                        "state": {"waiting": {"reason": "ContainerCreating"}}}))
+                        "state": {"waiting": {"reason": "ContainerCreating"}}})
+        })
         .collect();
     let start = pod
         .pointer("/status/startTime")
@@ -269,7 +284,9 @@ fn containers(pod: &Value, list: &str) -> Vec<Value> {
 
 /// The next free address in the node's podCIDR (from .2; .1 is the bridge).
 fn allocate_ip(sim: &Sim, node_object: &Value, node: &str) -> Option<String> {
-    let cidr = node_object.pointer("/spec/podCIDR").and_then(Value::as_str)?;
+    let cidr = node_object
+        .pointer("/spec/podCIDR")
+        .and_then(Value::as_str)?;
     let base = cidr.split('/').next()?.rsplit_once('.')?.0.to_string();
     let used: BTreeSet<&str> = sim
         .pods
@@ -291,7 +308,11 @@ fn runtime_image(image: &str) -> String {
         (false, 0) => format!("docker.io/library/{image}"),
         (false, _) => format!("docker.io/{image}"),
     };
-    if name.rsplit('/').next().is_some_and(|last| !last.contains(':') && !last.contains('@')) {
+    if name
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| !last.contains(':') && !last.contains('@'))
+    {
         format!("{name}:latest")
     } else {
         name
@@ -315,7 +336,12 @@ impl Run<'_> {
 
     /// Runs init containers once each, in order, then the containers; returns the status,
     /// the node file changes and the logs.
-    fn containers(&self, rt: &mut PodRuntime, node_ip: &str, ip: &str) -> (Value, Vec<FileOp>, Logs) {
+    fn containers(
+        &self,
+        rt: &mut PodRuntime,
+        node_ip: &str,
+        ip: &str,
+    ) -> (Value, Vec<FileOp>, Logs) {
         let mut files = Vec::new();
         let mut logs = Vec::new();
         let mut init_statuses = Vec::new();
@@ -359,15 +385,23 @@ impl Run<'_> {
         }
         if !initialized {
             base["phase"] = json!("Pending");
-            base["conditions"] = json!([condition("PodScheduled", true), condition("Initialized", false),
-                                        condition("ContainersReady", false), condition("Ready", false)]);
+            base["conditions"] = json!([
+                condition("PodScheduled", true),
+                condition("Initialized", false),
+                condition("ContainersReady", false),
+                condition("Ready", false)
+            ]);
             return (base, files, logs);
         }
         let (statuses, all_ready, phase) = self.main_containers(rt, &mut files, &mut logs);
         base["phase"] = json!(phase);
         base["containerStatuses"] = json!(statuses);
-        base["conditions"] = json!([condition("PodScheduled", true), condition("Initialized", true),
-                                    condition("ContainersReady", all_ready), condition("Ready", all_ready)]);
+        base["conditions"] = json!([
+            condition("PodScheduled", true),
+            condition("Initialized", true),
+            condition("ContainersReady", all_ready),
+            condition("Ready", all_ready)
+        ]);
         (base, files, logs)
     }
 
@@ -418,7 +452,8 @@ impl Run<'_> {
                     status["ready"] = json!(true);
                     status["started"] = json!(true);
                     status["restartCount"] = json!(0);
-                    status["state"] = json!({"running": {"startedAt": format_rfc3339(first_start)}});
+                    status["state"] =
+                        json!({"running": {"startedAt": format_rfc3339(first_start)}});
                 }
                 Some(code) if restart == "Always" || (restart == "OnFailure" && code != 0) => {
                     all_ready = false;
@@ -466,7 +501,10 @@ mod tests {
     fn images_as_the_runtime_names_them() {
         assert_eq!(runtime_image("nginx:1.25"), "docker.io/library/nginx:1.25");
         assert_eq!(runtime_image("nginx"), "docker.io/library/nginx:latest");
-        assert_eq!(runtime_image("bitnami/redis:7"), "docker.io/bitnami/redis:7");
+        assert_eq!(
+            runtime_image("bitnami/redis:7"),
+            "docker.io/bitnami/redis:7"
+        );
         assert_eq!(
             runtime_image("ghcr.io/flannel-io/flannel:v0.28.9"),
             "ghcr.io/flannel-io/flannel:v0.28.9"

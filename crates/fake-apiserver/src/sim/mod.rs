@@ -88,7 +88,8 @@ fn kind_node(name: &str, control_plane: bool, index: usize) -> Value {
     let mut taints = Vec::new();
     if control_plane {
         labels["node-role.kubernetes.io/control-plane"] = json!("");
-        taints.push(json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}));
+        taints
+            .push(json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}));
     }
     json!({
         "apiVersion": "v1", "kind": "Node",

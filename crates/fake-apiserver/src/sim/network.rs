@@ -85,7 +85,11 @@ fn choose_branch(script: &str, has: &dyn Fn(&str) -> bool) -> Branch {
     let Some(rest) = script.trim().strip_prefix("if ") else {
         return Branch::Body(script.to_string());
     };
-    let rest = rest.trim_end().trim_end_matches("fi").trim_end().trim_end_matches(';');
+    let rest = rest
+        .trim_end()
+        .trim_end_matches("fi")
+        .trim_end()
+        .trim_end_matches(';');
     let (branches, otherwise) = match rest.rsplit_once("; else ") {
         Some((b, e)) => (b, Some(e)),
         None => (rest, None),
@@ -146,7 +150,11 @@ impl Probe {
         if let Some(at) = body.find("/dev/tcp/") {
             let mut parts = body[at + "/dev/tcp/".len()..].splitn(2, '/');
             let host = parts.next()?.to_string();
-            let port: String = parts.next()?.chars().take_while(char::is_ascii_digit).collect();
+            let port: String = parts
+                .next()?
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             let tool = if body.contains("GET /") {
                 Tool::BashHttp
             } else if body.contains("PING") {
@@ -154,7 +162,11 @@ impl Probe {
             } else {
                 Tool::BashConnect
             };
-            return Some(Probe { tool, host, port: port.parse().ok()? });
+            return Some(Probe {
+                tool,
+                host,
+                port: port.parse().ok()?,
+            });
         }
         let flag = |name: &str| {
             words
@@ -167,11 +179,19 @@ impl Probe {
             "curl" => {
                 let (host, port) = url_target(body)?;
                 let status_line = body.contains("%{http_code}");
-                Some(Probe { tool: Tool::Curl { status_line }, host, port })
+                Some(Probe {
+                    tool: Tool::Curl { status_line },
+                    host,
+                    port,
+                })
             }
             "wget" => {
                 let (host, port) = url_target(body)?;
-                Some(Probe { tool: Tool::Wget, host, port })
+                Some(Probe {
+                    tool: Tool::Wget,
+                    host,
+                    port,
+                })
             }
             "redis-cli" => Some(Probe {
                 tool: Tool::RedisCli,
@@ -190,7 +210,11 @@ impl Probe {
                 let n = plain.len();
                 let port = plain.get(n.checked_sub(1)?)?.parse().ok()?;
                 let host = plain.get(n.checked_sub(2)?)?.to_string();
-                Some(Probe { tool: Tool::Nc, host, port })
+                Some(Probe {
+                    tool: Tool::Nc,
+                    host,
+                    port,
+                })
             }
             "ping" => Some(Probe {
                 tool: Tool::Ping,
@@ -206,12 +230,16 @@ impl Probe {
         let Probe { host, port, .. } = self;
         match (self.tool, reached) {
             (Tool::Ping, Ok(_)) => (
-                format!("PING {host} ({host}): 56 data bytes\n64 bytes from {host}: seq=0 ttl=62 time=0.105 ms\n\n--- {host} ping statistics ---\n1 packets transmitted, 1 packets received, 0% packet loss\n"),
+                format!(
+                    "PING {host} ({host}): 56 data bytes\n64 bytes from {host}: seq=0 ttl=62 time=0.105 ms\n\n--- {host} ping statistics ---\n1 packets transmitted, 1 packets received, 0% packet loss\n"
+                ),
                 String::new(),
                 0,
             ),
             (Tool::Ping, Err(_)) => (
-                format!("PING {host} ({host}): 56 data bytes\n\n--- {host} ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n"),
+                format!(
+                    "PING {host} ({host}): 56 data bytes\n\n--- {host} ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n"
+                ),
                 String::new(),
                 1,
             ),
@@ -225,27 +253,61 @@ impl Probe {
 fn refused(tool: Tool, host: &str, port: u16) -> (String, String, i32) {
     match tool {
         Tool::Curl { status_line } => (
-            if status_line { "HTTP/0 000\n".into() } else { String::new() },
-            format!("curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"),
+            if status_line {
+                "HTTP/0 000\n".into()
+            } else {
+                String::new()
+            },
+            format!(
+                "curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server\n"
+            ),
             7,
         ),
-        Tool::Wget => (String::new(), format!("wget: can't connect to remote host ({host}): Connection refused\n"), 1),
-        Tool::RedisCli => (String::new(), format!("Could not connect to Redis at {host}:{port}: Connection refused\n"), 1),
+        Tool::Wget => (
+            String::new(),
+            format!("wget: can't connect to remote host ({host}): Connection refused\n"),
+            1,
+        ),
+        Tool::RedisCli => (
+            String::new(),
+            format!("Could not connect to Redis at {host}:{port}: Connection refused\n"),
+            1,
+        ),
         Tool::Nc => (String::new(), String::new(), 1),
-        _ => (String::new(), format!("bash: connect: Connection refused\nbash: line 1: /dev/tcp/{host}/{port}: Connection refused\n"), 1),
+        _ => (
+            String::new(),
+            format!(
+                "bash: connect: Connection refused\nbash: line 1: /dev/tcp/{host}/{port}: Connection refused\n"
+            ),
+            1,
+        ),
     }
 }
 
 fn timed_out(tool: Tool, host: &str, port: u16) -> (String, String, i32) {
     match tool {
         Tool::Curl { status_line } => (
-            if status_line { "HTTP/0 000\n".into() } else { String::new() },
-            format!("curl: (28) Failed to connect to {host} port {port} after 5001 ms: Timeout was reached\n"),
+            if status_line {
+                "HTTP/0 000\n".into()
+            } else {
+                String::new()
+            },
+            format!(
+                "curl: (28) Failed to connect to {host} port {port} after 5001 ms: Timeout was reached\n"
+            ),
             28,
         ),
         Tool::Wget => (String::new(), "wget: download timed out\n".into(), 1),
-        Tool::RedisCli => (String::new(), format!("Could not connect to Redis at {host}:{port}: Connection timed out\n"), 1),
-        Tool::Nc => (String::new(), format!("nc: {host} ({host}:{port}): Connection timed out\n"), 1),
+        Tool::RedisCli => (
+            String::new(),
+            format!("Could not connect to Redis at {host}:{port}: Connection timed out\n"),
+            1,
+        ),
+        Tool::Nc => (
+            String::new(),
+            format!("nc: {host} ({host}:{port}): Connection timed out\n"),
+            1,
+        ),
         _ => (String::new(), String::new(), 124),
     }
 }
@@ -253,21 +315,35 @@ fn timed_out(tool: Tool, host: &str, port: u16) -> (String, String, i32) {
 fn served(tool: Tool, service: Service) -> (String, String, i32) {
     const PAGE: &str = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n<body>\n<h1>Welcome to nginx!</h1>\n</body>\n</html>\n";
     match (tool, service) {
-        (Tool::Curl { status_line: true }, Service::Http) => ("HTTP/1.1 200\n".into(), String::new(), 0),
+        (Tool::Curl { status_line: true }, Service::Http) => {
+            ("HTTP/1.1 200\n".into(), String::new(), 0)
+        }
         (Tool::Curl { status_line: false }, Service::Http) => (PAGE.into(), String::new(), 0),
         (Tool::Curl { status_line }, _) => (
-            if status_line { "HTTP/0 000\n".into() } else { String::new() },
+            if status_line {
+                "HTTP/0 000\n".into()
+            } else {
+                String::new()
+            },
             "curl: (52) Empty reply from server\n".into(),
             52,
         ),
         (Tool::Wget, Service::Http) => ("  HTTP/1.1 200 OK\n".into(), String::new(), 0),
         (Tool::Wget, _) => (String::new(), "wget: error getting response\n".into(), 1),
         (Tool::BashHttp, Service::Http) => ("HTTP/1.1 200 OK\r\n".into(), String::new(), 0),
-        (Tool::BashHttp, Service::Redis) => ("-ERR wrong number of arguments for 'get' command\r\n".into(), String::new(), 0),
+        (Tool::BashHttp, Service::Redis) => (
+            "-ERR wrong number of arguments for 'get' command\r\n".into(),
+            String::new(),
+            0,
+        ),
         (Tool::BashRedis, Service::Redis) => ("+PONG\r\n".into(), String::new(), 0),
         (Tool::BashRedis, Service::Http) => ("HTTP/1.".into(), String::new(), 0),
         (Tool::RedisCli, Service::Redis) => ("PONG\n".into(), String::new(), 0),
-        (Tool::RedisCli, _) => (String::new(), "Error: Protocol error, got \"H\" as reply type byte\n".into(), 1),
+        (Tool::RedisCli, _) => (
+            String::new(),
+            "Error: Protocol error, got \"H\" as reply type byte\n".into(),
+            1,
+        ),
         (Tool::BashConnect | Tool::Nc, _) => ("connected\n".into(), String::new(), 0),
         (_, _) => (String::new(), String::new(), 0),
     }
@@ -322,7 +398,11 @@ fn reach(
         .find(|p| !p.host_network && p.ip.as_deref() == Some(host) && !p.running.is_empty());
     let (target_node, targets) = match target_pod {
         Some(p) => (p.node.clone(), vec![p]),
-        None => match sim.node_files.keys().find(|n| node_ip(n).as_deref() == Some(host)) {
+        None => match sim
+            .node_files
+            .keys()
+            .find(|n| node_ip(n).as_deref() == Some(host))
+        {
             Some(node) => (node.clone(), on_node(node)),
             None => return Err(Failure::Timeout),
         },
@@ -347,14 +427,23 @@ mod tests {
     fn probe_scripts_pick_the_first_tool_the_image_has() {
         let script = "if command -v curl >/dev/null 2>&1; then curl -sS -o /dev/null --max-time 5 -w 'HTTP/%{http_version} %{http_code}\\n' http://10.244.1.3:80/; elif command -v wget >/dev/null 2>&1; then wget -S -q -O /dev/null -T 5 http://10.244.1.3:80/ 2>&1 | grep -m1 HTTP/; elif command -v bash >/dev/null 2>&1; then timeout 5 bash -c 'exec 3<>/dev/tcp/10.244.1.3/80; head -n1 <&3'; else echo 'no curl, wget or bash in this container' >&2; exit 127; fi";
         let nginx = |t: &str| t != "wget";
-        let Branch::Body(body) = choose_branch(script, &nginx) else { panic!() };
+        let Branch::Body(body) = choose_branch(script, &nginx) else {
+            panic!()
+        };
         let probe = Probe::parse(&body).unwrap();
-        assert_eq!((probe.tool, probe.host.as_str(), probe.port), (Tool::Curl { status_line: true }, "10.244.1.3", 80));
+        assert_eq!(
+            (probe.tool, probe.host.as_str(), probe.port),
+            (Tool::Curl { status_line: true }, "10.244.1.3", 80)
+        );
         let busybox = |t: &str| t == "wget";
-        let Branch::Body(body) = choose_branch(script, &busybox) else { panic!() };
+        let Branch::Body(body) = choose_branch(script, &busybox) else {
+            panic!()
+        };
         assert_eq!(Probe::parse(&body).unwrap().tool, Tool::Wget);
         let nothing = |_: &str| false;
-        let Branch::Else(message) = choose_branch(script, &nothing) else { panic!() };
+        let Branch::Else(message) = choose_branch(script, &nothing) else {
+            panic!()
+        };
         assert_eq!(message, "no curl, wget or bash in this container\n");
     }
 
@@ -363,7 +452,10 @@ mod tests {
         let p = Probe::parse("timeout 5 redis-cli -h 127.0.0.1 -p 6379 ping").unwrap();
         assert_eq!((p.tool, p.port), (Tool::RedisCli, 6379));
         let p = Probe::parse("nc -z -w 5 10.0.0.1 53 && echo connected").unwrap();
-        assert_eq!((p.tool, p.host.as_str(), p.port), (Tool::Nc, "10.0.0.1", 53));
+        assert_eq!(
+            (p.tool, p.host.as_str(), p.port),
+            (Tool::Nc, "10.0.0.1", 53)
+        );
         let p = Probe::parse("timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379; printf \"PING\\r\\n\" >&3; head -c7 <&3'").unwrap();
         assert_eq!((p.tool, p.port), (Tool::BashRedis, 6379));
         assert!(Probe::parse("ls /").is_none());

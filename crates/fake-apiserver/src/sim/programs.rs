@@ -203,7 +203,9 @@ fn simple_commands(script: &str) -> Vec<Vec<String>> {
 
 /// The port a `sed` rewrite of nginx's `listen` directive sets (`s/listen\(.*\)80;/listen\18080;/`).
 fn sed_listen_port(words: &[String]) -> Option<u16> {
-    let expression = words.iter().find(|w| w.starts_with("s/") || w.starts_with("s|"))?;
+    let expression = words
+        .iter()
+        .find(|w| w.starts_with("s/") || w.starts_with("s|"))?;
     let separator = expression.chars().nth(1)?;
     let replacement = expression.split(separator).nth(2)?;
     let mut rest = replacement.strip_prefix("listen")?;
@@ -260,6 +262,14 @@ pub(crate) fn behaviour(
             _ => words,
         };
         let Some(first) = words.first() else { continue };
+        // `printf '...' > /host/etc/cni/net.d/x.conflist`: the output lands in a file.
+        if let Some(at) = words.iter().position(|w| w == ">") {
+            if let Some(path) = words.get(at + 1).and_then(|p| mounts.node_path(p)) {
+                let content = words[1..at].join(" ");
+                result.files.push(FileOp::Write { path, content });
+            }
+            continue;
+        }
         match program_name(first) {
             "sed" => {
                 if let Some(port) = sed_listen_port(&words) {
@@ -309,6 +319,7 @@ pub(crate) fn behaviour(
                 result.listens = vec![(port, Service::Tcp)];
             }
             "sleep" | "tail" => long_running = true,
+            "mkdir" | "echo" | "printf" | "cat" => {}
             "true" => result.exits = Some(0),
             "false" | "exit" => {
                 result.exits = Some(words.get(1).and_then(|c| c.parse().ok()).unwrap_or(1));
@@ -350,7 +361,9 @@ fn flanneld(mounts: &Mounts<'_>, node_cidr: &str) -> Behaviour {
             .into_iter()
             .collect(),
         exits: None,
-        log: format!("I1129 09:59:20.000000       1 main.go:148] Installing signal handlers\nI1129 09:59:21.000000       1 kube.go:490] Current network or subnet (10.244.0.0/16, {subnet}) is not equal to previous one (0.0.0.0/0, 0.0.0.0/0), trying to recycle old iptables rules\n"),
+        log: format!(
+            "I1129 09:59:20.000000       1 main.go:148] Installing signal handlers\nI1129 09:59:21.000000       1 kube.go:490] Current network or subnet (10.244.0.0/16, {subnet}) is not equal to previous one (0.0.0.0/0, 0.0.0.0/0), trying to recycle old iptables rules\n"
+        ),
     }
 }
 
@@ -387,7 +400,9 @@ mod tests {
     use serde_json::json;
 
     fn run(pod: Value) -> Vec<Behaviour> {
-        let configmaps = [json!({"metadata": {"name": "kube-flannel-cfg"}, "data": {"cni-conf.json": "{\"type\": \"flannel\"}"}})];
+        let configmaps = [
+            json!({"metadata": {"name": "kube-flannel-cfg"}, "data": {"cni-conf.json": "{\"type\": \"flannel\"}"}}),
+        ];
         pod["spec"]["containers"]
             .as_array()
             .unwrap()
@@ -420,27 +435,31 @@ mod tests {
     #[test]
     fn node_files_change_through_host_path_mounts() {
         let pod = json!({"spec": {
-            "volumes": [{"name": "run", "hostPath": {"path": "/run/flannel"}},
-                        {"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}},
-                        {"name": "cfg", "configMap": {"name": "kube-flannel-cfg"}}],
-            "containers": [
-                {"name": "rm", "image": "busybox:1.36", "command": ["sh", "-c",
-                    "rm -f /host/run/flannel/subnet.env /host/etc/cni/net.d/10-flannel.conflist"],
-                 "volumeMounts": [{"name": "run", "mountPath": "/host/run/flannel"},
-                                  {"name": "cni", "mountPath": "/host/etc/cni/net.d"}]},
-                {"name": "install-cni", "image": "ghcr.io/flannel-io/flannel:v0.28.9",
-                 "command": ["/opt/bin/install-conf"], "args": ["/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"],
-                 "volumeMounts": [{"name": "cni", "mountPath": "/etc/cni/net.d"}, {"name": "cfg", "mountPath": "/etc/kube-flannel/"}]},
-                {"name": "kube-flannel", "image": "ghcr.io/flannel-io/flannel:v0.28.9",
-                 "command": ["/opt/bin/flanneld"], "args": ["--ip-masq"],
-                 "volumeMounts": [{"name": "run", "mountPath": "/run/flannel"}]},
-            ]}});
+        "volumes": [{"name": "run", "hostPath": {"path": "/run/flannel"}},
+                    {"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}},
+                    {"name": "cfg", "configMap": {"name": "kube-flannel-cfg"}}],
+        "containers": [
+            {"name": "rm", "image": "busybox:1.36", "command": ["sh", "-c",
+                "rm -f /host/run/flannel/subnet.env /host/etc/cni/net.d/10-flannel.conflist"],
+             "volumeMounts": [{"name": "run", "mountPath": "/host/run/flannel"},
+                              {"name": "cni", "mountPath": "/host/etc/cni/net.d"}]},
+            {"name": "install-cni", "image": "ghcr.io/flannel-io/flannel:v0.28.9",
+             "command": ["/opt/bin/install-conf"], "args": ["/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"],
+             "volumeMounts": [{"name": "cni", "mountPath": "/etc/cni/net.d"}, {"name": "cfg", "mountPath": "/etc/kube-flannel/"}]},
+            {"name": "kube-flannel", "image": "ghcr.io/flannel-io/flannel:v0.28.9",
+             "command": ["/opt/bin/flanneld"], "args": ["--ip-masq"],
+             "volumeMounts": [{"name": "run", "mountPath": "/run/flannel"}]},
+        ]}});
         let b = run(pod);
         assert_eq!(
             b[0].files,
             vec![
-                FileOp::Remove { path: "/run/flannel/subnet.env".into() },
-                FileOp::Remove { path: "/etc/cni/net.d/10-flannel.conflist".into() },
+                FileOp::Remove {
+                    path: "/run/flannel/subnet.env".into()
+                },
+                FileOp::Remove {
+                    path: "/etc/cni/net.d/10-flannel.conflist".into()
+                },
             ]
         );
         assert_eq!(b[0].exits, Some(0));
@@ -460,7 +479,10 @@ mod tests {
     #[test]
     fn families() {
         assert_eq!(family("docker.io/library/nginx:1.25@sha256:abc"), "nginx");
-        assert_eq!(family("ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"), "flannel-cni-plugin");
+        assert_eq!(
+            family("ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3"),
+            "flannel-cni-plugin"
+        );
         assert_eq!(family("redis"), "redis");
     }
 }

@@ -24,19 +24,26 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn get(cluster: &FakeCluster, ns: &str, name: &str) -> Value {
-    cluster.get("v1", "Pod", Some(ns), name).unwrap_or(Value::Null)
+    cluster
+        .get("v1", "Pod", Some(ns), name)
+        .unwrap_or(Value::Null)
 }
 
 fn node_ready(cluster: &FakeCluster, node: &str) -> bool {
     cluster.get("v1", "Node", None, node).is_some_and(|n| {
-        n["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        n["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
     })
 }
 
 async fn exec(pods: &Api<Pod>, pod: &str, container: &str, command: &[&str]) -> (String, String) {
-    let params = AttachParams::default().container(container).stdout(true).stderr(true).stdin(false);
+    let params = AttachParams::default()
+        .container(container)
+        .stdout(true)
+        .stderr(true)
+        .stdin(false);
     let mut process = pods.exec(pod, command.to_vec(), &params).await.unwrap();
     let (mut out, mut err) = (String::new(), String::new());
     let mut o = process.stdout().unwrap();
@@ -61,9 +68,12 @@ async fn a_kind_cluster_runs_flannel_pods_and_probes() {
     assert!(!node_ready(&cluster, "kubelab-worker"), "no CNI yet");
 
     // Without a CNI a Pod is not even scheduled: the not-ready taint.
-    pods.create(&PostParams::default(), &pod("early", json!([{"name": "nginx", "image": "nginx:1.25"}])))
-        .await
-        .unwrap();
+    pods.create(
+        &PostParams::default(),
+        &pod("early", json!([{"name": "nginx", "image": "nginx:1.25"}])),
+    )
+    .await
+    .unwrap();
     until("FailedScheduling", || {
         get(&cluster, "default", "early")["status"]["conditions"][0]["reason"] == "Unschedulable"
     })
@@ -76,20 +86,41 @@ async fn a_kind_cluster_runs_flannel_pods_and_probes() {
     .await;
     until("flannel rolled out", || {
         cluster
-            .get("apps/v1", "DaemonSet", Some("kube-flannel"), "kube-flannel-ds")
+            .get(
+                "apps/v1",
+                "DaemonSet",
+                Some("kube-flannel"),
+                "kube-flannel-ds",
+            )
             .is_some_and(|d| d["status"]["numberReady"] == 2)
     })
     .await;
-    assert!(cluster.node_files("kubelab-worker").contains(&"/run/flannel/subnet.env".to_string()));
-    until("early runs", || get(&cluster, "default", "early")["status"]["phase"] == "Running").await;
-    let ip = get(&cluster, "default", "early")["status"]["podIP"].as_str().unwrap().to_string();
+    assert!(
+        cluster
+            .node_files("kubelab-worker")
+            .contains(&"/run/flannel/subnet.env".to_string())
+    );
+    until("early runs", || {
+        get(&cluster, "default", "early")["status"]["phase"] == "Running"
+    })
+    .await;
+    let ip = get(&cluster, "default", "early")["status"]["podIP"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(ip.starts_with("10.244.1."), "{ip}");
 
     // Two nginx in one Pod: one binds 80, the other crash-loops with nginx's own message.
-    pods.create(&PostParams::default(), &pod("twins", json!([
-        {"name": "app", "image": "nginx:1.25"}, {"name": "sidecar", "image": "nginx:1.25"}])))
-        .await
-        .unwrap();
+    pods.create(
+        &PostParams::default(),
+        &pod(
+            "twins",
+            json!([
+        {"name": "app", "image": "nginx:1.25"}, {"name": "sidecar", "image": "nginx:1.25"}]),
+        ),
+    )
+    .await
+    .unwrap();
     until("twins crash", || {
         get(&cluster, "default", "twins")["status"]["containerStatuses"][1]["state"]["waiting"]["reason"]
             == "CrashLoopBackOff"
@@ -97,16 +128,41 @@ async fn a_kind_cluster_runs_flannel_pods_and_probes() {
     .await;
 
     // Probes answer from what listens: nginx on 80, nothing on 6379, nothing beyond.
-    let (out, _) = exec(&pods, "twins", "app", &["curl", "-sS", &format!("http://{ip}:80/")]).await;
+    let (out, _) = exec(
+        &pods,
+        "twins",
+        "app",
+        &["curl", "-sS", &format!("http://{ip}:80/")],
+    )
+    .await;
     assert!(out.contains("Welcome to nginx!"), "{out}");
-    let (_, err) = exec(&pods, "twins", "app", &["curl", "-sS", "http://127.0.0.1:6379/"]).await;
+    let (_, err) = exec(
+        &pods,
+        "twins",
+        "app",
+        &["curl", "-sS", "http://127.0.0.1:6379/"],
+    )
+    .await;
     assert!(err.contains("Couldn't connect to server"), "{err}");
-    let (_, err) = exec(&pods, "twins", "app", &["curl", "-sS", "http://10.244.7.7:80/"]).await;
+    let (_, err) = exec(
+        &pods,
+        "twins",
+        "app",
+        &["curl", "-sS", "http://10.244.7.7:80/"],
+    )
+    .await;
     assert!(err.contains("Timeout"), "{err}");
 
     // The remove-cni fault's node pod clears the files; a new Pod then gets no sandbox.
-    pods.delete("early", &DeleteParams::default()).await.unwrap();
-    cluster.delete("apps/v1", "DaemonSet", Some("kube-flannel"), "kube-flannel-ds");
+    pods.delete("early", &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster.delete(
+        "apps/v1",
+        "DaemonSet",
+        Some("kube-flannel"),
+        "kube-flannel-ds",
+    );
     let fault: Pod = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "fault", "namespace": "default"},
         "spec": {"nodeName": "kubelab-worker", "restartPolicy": "Never", "hostNetwork": true,
@@ -116,13 +172,28 @@ async fn a_kind_cluster_runs_flannel_pods_and_probes() {
             "volumes": [{"name": "run", "hostPath": {"path": "/run/flannel"}}, {"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}}]}}))
     .unwrap();
     pods.create(&PostParams::default(), &fault).await.unwrap();
-    until("fault done", || get(&cluster, "default", "fault")["status"]["phase"] == "Succeeded").await;
+    until("fault done", || {
+        get(&cluster, "default", "fault")["status"]["phase"] == "Succeeded"
+    })
+    .await;
     let files = cluster.node_files("kubelab-worker");
-    assert!(!files.contains(&"/run/flannel/subnet.env".to_string()), "{files:?}");
-    assert!(files.contains(&"/opt/cni/bin/flannel".to_string()), "the plugin binary stays");
-    until("worker NotReady", || !node_ready(&cluster, "kubelab-worker")).await;
+    assert!(
+        !files.contains(&"/run/flannel/subnet.env".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"/opt/cni/bin/flannel".to_string()),
+        "the plugin binary stays"
+    );
+    until("worker NotReady", || {
+        !node_ready(&cluster, "kubelab-worker")
+    })
+    .await;
     until("flannel pods collected", || {
-        cluster.list("v1", "Pod").iter().all(|p| p["metadata"]["namespace"] != "kube-flannel")
+        cluster
+            .list("v1", "Pod")
+            .iter()
+            .all(|p| p["metadata"]["namespace"] != "kube-flannel")
     })
     .await;
 }
