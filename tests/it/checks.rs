@@ -341,7 +341,7 @@ async fn the_cli_prints_the_same_verdict_and_exits_by_it() {
         .unwrap_or_else(|e| panic!("stdout is only JSON ({e}): {stdout}"));
     assert_eq!(verdict["task"], "fix-port-conflict");
     assert_eq!(verdict["score"], 0);
-    assert_eq!(verdict["max_score"], 5);
+    assert_eq!(verdict["max_score"], 6);
     assert_eq!(criterion(&verdict, "sidecar-stable")["status"], "failed");
 
     let (code, stdout, _) =

@@ -184,6 +184,23 @@ pub fn multi_container(fake: &FakeCluster, sidecar_image: &str, sidecar_port: u1
                 {"name": "app", "ready": true, "restartCount": 0, "image": "nginx:1.25", "imageID": "", "state": {"running": {"startedAt": ago(90)}}},
                 sidecar_state]}
     }));
+    // Each declared port answers a connection from its container while that one runs.
+    fake.script_exec(
+        ExecRule::new("multi", "multi-container", probe::tcp("127.0.0.1", 80))
+            .container("app")
+            .stdout("connected\n"),
+    );
+    if !crashing {
+        fake.script_exec(
+            ExecRule::new(
+                "multi",
+                "multi-container",
+                probe::tcp("127.0.0.1", sidecar_port),
+            )
+            .container("sidecar")
+            .stdout("connected\n"),
+        );
+    }
     if crashing {
         fake.set_log("multi", "multi-container", "sidecar",
             "/docker-entrypoint.sh: Configuration complete; ready for start up\n2026/11/26 09:59:20 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address already in use)\nnginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)\n");

@@ -70,6 +70,21 @@ checks:
     check:
       kind: namespace-exists
       namespace: test
+solve:
+  - apply: pod.yaml
+wrong:
+  - name: w1
+    steps: [{manifest: \"apiVersion: v1\\nkind: Pod\\nmetadata: {name: p, namespace: test}\\n\"}]
+    fails: [ns]
+  - name: w2
+    steps: [{delete: {kind: Pod, namespace: test, name: p}}]
+    fails: [ns]
+  - name: w3
+    steps: [{delete: {kind: Pod, namespace: test, name: p}}]
+    fails: [ns]
+right:
+  - name: r1
+    steps: [{delete: {kind: Pod, namespace: test, name: p}}]
 ";
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -114,6 +129,32 @@ fn problems_after(edit: impl FnOnce(&Path)) -> Vec<String> {
 #[test]
 fn the_fixture_is_valid() {
     assert_eq!(problems_after(|_| {}), Vec::<String>::new());
+}
+
+#[test]
+fn answers_are_required_and_proven_steps() {
+    let problems = problems_after(|root| {
+        let path = root.join("lessons/demo/tasks/t1.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("  - name: w3\n", "  - name: w1\n")
+            .replace("    fails: [ns]\n  - name: w2", "    fails: [nope]\n  - name: w2")
+            .replace("name: p, namespace: test}\\n", "name: q, namespace: test}\\n")
+            .replace(
+                "right:\n  - name: r1\n    steps: [{delete: {kind: Pod, namespace: test, name: p}}]\n",
+                "right: []\n",
+            );
+        std::fs::write(&path, text).unwrap();
+    });
+    let joined = problems.join("\n");
+    for wanted in [
+        "t1.yaml:1: a task needs at least 3 wrong answers (`wrong:`) and 1 right answer (`right:`) besides `solve:`, so `kubelab selftest` can prove its checks both ways; it has 3 and 0",
+        "wrong answer `w1` fails `nope`, which is not a check of this task",
+        "answer `w1` creates Pod test/q, which the task does not own: setup and reset would leave it behind (add it to `owns:`)",
+        "two answers are named `w1`",
+    ] {
+        assert!(joined.contains(wanted), "missing {wanted:?} in:\n{joined}");
+    }
 }
 
 #[test]
@@ -287,6 +328,8 @@ fn bad_check_parameters_and_objects() {
             "content/lessons/demo/tasks/t1.yaml:15: Namespace `test` is cluster-scoped and takes no namespace",
             "content/lessons/demo/tasks/t1.yaml:21: check `ns` must be worth at least 1 point",
             "content/lessons/demo/tasks/t1.yaml:21: check `ns`: `10.244.0.0/99` is not an IPv4 or IPv6 CIDR such as 10.244.0.0/16",
+            // The answer's Pod test/p is no longer owned once owns names a Pod without namespace.
+            "content/lessons/demo/tasks/t1.yaml:32: answer `w1` creates Pod test/p, which the task does not own: setup and reset would leave it behind (add it to `owns:`)",
         ]
     );
 }

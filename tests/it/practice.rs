@@ -84,7 +84,7 @@ async fn start_finish_and_history() {
         )
         .await
         .json();
-    assert_eq!(finished["score"], 7, "{finished:#}");
+    assert_eq!(finished["score"], 8, "{finished:#}");
     assert_eq!(finished["passed"], true);
     assert!(finished["seconds_used"].as_i64().unwrap() <= 5);
 
@@ -115,13 +115,13 @@ async fn start_finish_and_history() {
         .json();
     assert!(practice["open"].is_null());
     assert_eq!(practice["history"].as_array().unwrap().len(), 1);
-    assert_eq!(practice["best_score"], 7);
+    assert_eq!(practice["best_score"], 8);
     let page = env
         .app
         .get("/tasks/intra-pod-localhost", Some(&cookie))
         .await
         .body;
-    assert!(page.contains("Best: 7/7"), "{page}");
+    assert!(page.contains("Best: 8/8"), "{page}");
 }
 
 #[tokio::test]

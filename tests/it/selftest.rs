@@ -34,6 +34,11 @@ async fn simulated() -> Simulated {
 }
 
 fn selftest(cluster: &Simulated, args: &[&str]) -> Output {
+    let timeout: &[&str] = if args.contains(&"--timeout") {
+        &[]
+    } else {
+        &["--timeout", "90"]
+    };
     tokio::task::block_in_place(|| {
         std::process::Command::new(env!("CARGO_BIN_EXE_kubelab"))
             .arg("selftest")
@@ -44,7 +49,7 @@ fn selftest(cluster: &Simulated, args: &[&str]) -> Output {
             .arg("kind-kubelab")
             .arg("--flannel-manifest")
             .arg(flannel_manifest())
-            .args(["--timeout", "90"])
+            .args(timeout)
             .env_remove("KUBELAB_CONTEXT")
             .env_remove("KUBELAB_CONTENT")
             .output()
@@ -88,4 +93,93 @@ async fn selftest_proves_every_task_on_a_simulated_lesson_cluster() {
             .node_files("kubelab-worker")
             .contains(&"/run/flannel/subnet.env".to_string())
     );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A task that needs a pod network, on a cluster without one: selftest installs the pinned
+/// Flannel first; `--json` prints only the report on stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selftest_prepares_a_network_and_reports_json() {
+    let cluster = simulated().await;
+    let out = selftest(&cluster, &["deploy-two-pods", "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("only JSON on stdout");
+    assert_eq!(report["ok"], true);
+    let lines = report["lines"].as_array().unwrap();
+    assert_eq!(lines[0]["stage"], "prepare", "{report:#}");
+    assert!(
+        lines[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("installed the pinned Flannel"),
+        "{report:#}"
+    );
+    let stages: Vec<&str> = lines.iter().map(|l| l["stage"].as_str().unwrap()).collect();
+    assert!(
+        stages.contains(&"wrong: another nginx version"),
+        "{stages:?}"
+    );
+    assert_eq!(stages.last(), Some(&"reset"));
+}
+
+/// A wrong answer that does not lose the criterion it names, and a right answer that does
+/// not reach full marks, are reported and fail the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selftest_fails_when_the_content_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("content"),
+        &content,
+    );
+    let task = content.join("lessons/pod-connectivity/tasks/deploy-two-pods.yaml");
+    let text = std::fs::read_to_string(&task).unwrap();
+    // "another nginx version" claims to lose the namespace criterion, which it keeps; the
+    // right answer's Pods run nginx 1.27, which loses pod1-running and pod2-running.
+    let text = text
+        .replace(
+            "      - apply: pod2.yaml\n    fails: [pod1-running]\nright:",
+            "      - apply: pod2.yaml\n    fails: [namespace-test]\nright:",
+        )
+        .replace("\"docker.io/library/nginx:1.25\"", "\"nginx:1.27\"");
+    std::fs::write(&task, text).unwrap();
+    let cluster = simulated().await;
+    let out = selftest(
+        &cluster,
+        &[
+            "deploy-two-pods",
+            "--content",
+            content.to_str().unwrap(),
+            "--timeout",
+            "8",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("[FAIL] deploy-two-pods wrong: another nginx version")
+            && stdout.contains("should lose namespace-test, but: namespace-test passed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("[FAIL] deploy-two-pods right: kubectl run's Pods, the image named in full")
+            && stdout.contains("pod1-running failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[ok] deploy-two-pods solution"), "{stdout}");
+    assert!(stdout.contains("2 of "), "{stdout}");
 }

@@ -301,8 +301,9 @@ fn allocate_ip(sim: &Sim, node_object: &Value, node: &str) -> Option<String> {
 
 /// The image as the runtime reports it (`nginx:1.25` -> `docker.io/library/nginx:1.25`).
 fn runtime_image(image: &str) -> String {
-    let first = image.split('/').next().unwrap_or("");
-    let registry = first.contains('.') || first.contains(':') || first == "localhost";
+    let registry = image.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    });
     let name = match (registry, image.matches('/').count()) {
         (true, _) => image.to_string(),
         (false, 0) => format!("docker.io/library/{image}"),
