@@ -24,6 +24,7 @@ pub use content::{Catalogue, ContentFiles, Task, load as load_content};
 pub use exam::{ExamSnapshot, Status as AttemptStatus, plan as plan_exam};
 pub use kind::sha256_file;
 pub use service::check::check;
+pub use service::selftest::{Timing as SelftestTiming, prepare_network};
 pub use service::steps::run as run_steps;
 pub use service::{Action, Outcome, SetupOptions};
 pub use store::{LearnerId, MIGRATOR, Store};

@@ -93,6 +93,52 @@ pub fn order<'a>(tasks: &[&'a Task]) -> Vec<&'a Task> {
     out
 }
 
+/// Makes a cluster without a pod network able to host a task that needs one: installs the
+/// pinned Flannel, as the Install Flannel task's solution does, and waits until every node is
+/// Ready. `Ok(None)` when nothing was needed, `Ok(Some(what))` when it was done.
+pub async fn prepare_network(
+    conn: &Connection,
+    options: &SetupOptions,
+    catalogue: &Catalogue,
+    task: &Task,
+    timing: Timing,
+) -> Result<Option<String>, String> {
+    if task.requires.cni != CniRequirement::Working {
+        return Ok(None);
+    }
+    let since = Instant::now();
+    let network = pod_network(conn).await.map_err(|e| e.to_string())?;
+    if network.cni != Cni::None {
+        return Ok(None);
+    }
+    let install = [Step::UndoFault(Fault::RemoveCni)];
+    let (ok, reports) = steps::run_list(conn, options, catalogue, task, &install).await;
+    if !ok {
+        return Err(steps_detail(&reports));
+    }
+    loop {
+        let seen = pod_network(conn).await;
+        if let Ok(n) = &seen
+            && n.cni != Cni::None
+            && n.not_ready.is_empty()
+        {
+            return Ok(Some(
+                "no CNI: installed the pinned Flannel; every node is Ready".to_string(),
+            ));
+        }
+        if since.elapsed() >= timing.converge {
+            return Err(match seen {
+                Ok(n) => format!(
+                    "Flannel installed, but nodes are not Ready: {}",
+                    n.not_ready.join("; ")
+                ),
+                Err(err) => err.to_string(),
+            });
+        }
+        tokio::time::sleep(timing.poll).await;
+    }
+}
+
 /// Runs selftest for `tasks` in the given order, handing each line to `emit` as it is known.
 pub async fn run(
     conn: &Connection,
@@ -190,52 +236,27 @@ impl TaskRun<'_, '_> {
         self.action("reset", Action::Reset).await;
     }
 
-    /// A task that needs a working pod network on a cluster without one: install the
-    /// pinned Flannel first, as the Install Flannel task's solution does, and wait for it.
+    /// A task that needs a working pod network on a cluster without one gets the pinned
+    /// Flannel first (recorded as `prepare`); false when that failed.
     async fn prepare(&mut self) -> bool {
-        if self.task.requires.cni != CniRequirement::Working {
-            return true;
-        }
         let since = Instant::now();
-        let network = match pod_network(self.conn).await {
-            Ok(network) => network,
-            Err(err) => {
-                self.record("prepare", false, None, err.to_string(), since);
-                return false;
+        match prepare_network(
+            self.conn,
+            self.options,
+            self.catalogue,
+            self.task,
+            self.timing,
+        )
+        .await
+        {
+            Ok(None) => true,
+            Ok(Some(detail)) => {
+                self.record("prepare", true, None, detail, since);
+                true
             }
-        };
-        if network.cni != Cni::None {
-            return true;
-        }
-        let install = [Step::UndoFault(Fault::RemoveCni)];
-        let (ok, reports) =
-            steps::run_list(self.conn, self.options, self.catalogue, self.task, &install).await;
-        if !ok {
-            self.record("prepare", false, None, steps_detail(&reports), since);
-            return false;
-        }
-        loop {
-            match pod_network(self.conn).await {
-                Ok(n) if n.cni != Cni::None && n.not_ready.is_empty() => {
-                    let detail =
-                        "no CNI: installed the pinned Flannel; every node is Ready".to_string();
-                    self.record("prepare", true, None, detail, since);
-                    return true;
-                }
-                Ok(_) | Err(_) if since.elapsed() < self.timing.converge => {
-                    tokio::time::sleep(self.timing.poll).await;
-                }
-                other => {
-                    let detail = match other {
-                        Ok(n) => format!(
-                            "Flannel installed, but nodes are not Ready: {}",
-                            n.not_ready.join("; ")
-                        ),
-                        Err(err) => err.to_string(),
-                    };
-                    self.record("prepare", false, None, detail, since);
-                    return false;
-                }
+            Err(detail) => {
+                self.record("prepare", false, None, detail, since);
+                false
             }
         }
     }

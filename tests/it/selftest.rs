@@ -183,3 +183,47 @@ async fn selftest_fails_when_the_content_is_wrong() {
     assert!(stdout.contains("[ok] deploy-two-pods solution"), "{stdout}");
     assert!(stdout.contains("2 of "), "{stdout}");
 }
+
+/// From any task's solved state, its reset followed by any other task's setup succeeds on
+/// the simulated cluster (with the pinned Flannel installed first where a task needs a
+/// network and the reset left none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_then_any_other_setup_succeeds() {
+    use kubelab::{Action, Connection, KubeconfigSource, SetupOptions, run_steps};
+    let cluster = simulated().await;
+    let catalogue = kubelab::load_content(&kubelab::ContentFiles::embedded()).unwrap();
+    let conn = Connection::open(
+        &KubeconfigSource::file(cluster.kubeconfig.clone()),
+        "kind-kubelab",
+    )
+    .await
+    .unwrap();
+    let options = SetupOptions {
+        flannel_manifest: Some(flannel_manifest()),
+    };
+    let timing = kubelab::SelftestTiming {
+        converge: std::time::Duration::from_secs(60),
+        poll: std::time::Duration::from_millis(250),
+    };
+    let ids: Vec<&String> = catalogue.tasks.keys().collect();
+    for first in &ids {
+        let a = catalogue.task(first).unwrap();
+        kubelab::prepare_network(&conn, &options, &catalogue, a, timing)
+            .await
+            .unwrap();
+        for action in [Action::Setup, Action::Solve, Action::Reset] {
+            let outcome = run_steps(&conn, &options, &catalogue, a, action).await;
+            assert!(outcome.ok, "{first} {}: {outcome:#?}", action.as_str());
+        }
+        for second in ids.iter().filter(|id| id != &first) {
+            let b = catalogue.task(second).unwrap();
+            kubelab::prepare_network(&conn, &options, &catalogue, b, timing)
+                .await
+                .unwrap();
+            let setup = run_steps(&conn, &options, &catalogue, b, Action::Setup).await;
+            assert!(setup.ok, "reset {first}, then setup {second}: {setup:#?}");
+            let reset = run_steps(&conn, &options, &catalogue, b, Action::Reset).await;
+            assert!(reset.ok, "reset {second} after {first}: {reset:#?}");
+        }
+    }
+}

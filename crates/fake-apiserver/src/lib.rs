@@ -17,9 +17,11 @@
 //! [`FakeCluster::set_grace_cap`]); a deleted namespace is `Terminating` until its contents
 //! are gone and refuses new content meanwhile (403); a Pod's spec cannot change in place
 //! beyond images, the active deadline, added tolerations and the grace period (422).
-//! There are no other controllers: a DaemonSet creates no pods and no kubelet runs them. Tests
-//! put the state they need with [`FakeCluster::apply`] / [`FakeCluster::apply_yaml`], which,
-//! like [`FakeCluster::delete`], act directly on the store without those rules.
+//! By default there are no other controllers: a DaemonSet creates no pods and no kubelet runs
+//! them. Tests put the state they need with [`FakeCluster::apply`] /
+//! [`FakeCluster::apply_yaml`], which, like [`FakeCluster::delete`], act directly on the store
+//! without those rules. [`FakeCluster::simulate_kind`] turns on a simulated kind cluster
+//! instead (`sim/`): nodes, kubelet, DaemonSet controller, garbage collector and pod network.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
