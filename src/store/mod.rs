@@ -33,6 +33,25 @@ pub enum StoreError {
     /// The database stayed locked past the busy timeout.
     #[error("the database is busy; try again in a moment")]
     Busy,
+    /// The write was not saved because the database cannot be written (disk full, read-only
+    /// file, I/O error); nothing was acknowledged.
+    #[error(
+        "not saved: the server cannot write its database ({reason}); try again once it is fixed"
+    )]
+    Unwritable {
+        /// Why, in words.
+        reason: &'static str,
+    },
+    /// The database file fails SQLite's integrity check.
+    #[error(
+        "the database at {path} is damaged ({detail}); move it away to start with a fresh one, or recover what it holds with `sqlite3 {path} .recover | sqlite3 recovered.db`"
+    )]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What SQLite's check reported first.
+        detail: String,
+    },
     /// The database file could not be opened or created.
     #[error("cannot open the database at {path}: {source}")]
     Open {
@@ -61,19 +80,38 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        let busy = err
+        let code = err
             .as_database_error()
             .and_then(|db| db.code())
-            .is_some_and(|code| {
-                // SQLITE_BUSY (5) and SQLITE_LOCKED (6) and their extended codes.
-                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
-            });
-        if busy {
-            StoreError::Busy
-        } else {
-            StoreError::Db(err)
+            .and_then(|code| code.parse::<i32>().ok());
+        // Primary result codes (the low byte of extended ones).
+        match code.map(|c| c & 0xff) {
+            Some(5 | 6) => StoreError::Busy,
+            Some(13) => StoreError::Unwritable {
+                reason: "its disk is full",
+            },
+            Some(8) => StoreError::Unwritable {
+                reason: "its database file is read-only",
+            },
+            Some(10) => StoreError::Unwritable {
+                reason: "a disk I/O error",
+            },
+            Some(11 | 26) => StoreError::Unwritable {
+                reason: "its database file is damaged",
+            },
+            _ => StoreError::Db(err),
         }
     }
+}
+
+/// How a [`Store`] opens its database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a statement waits on a locked database before [`StoreError::Busy`].
+    pub busy_timeout: Duration,
+    /// The most pages the database may grow to, read before each use: simulates a small
+    /// disk that fills up and gets space back (tests of the disk-full path); `None` in use.
+    pub page_limit: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
 }
 
 /// The progress database.
@@ -94,6 +132,22 @@ impl Store {
         path: &Path,
         busy_timeout: Duration,
     ) -> Result<Store, StoreError> {
+        Store::open_with(
+            path,
+            StoreOptions {
+                busy_timeout,
+                page_limit: None,
+            },
+        )
+        .await
+    }
+
+    /// Like [`Store::open`], with every option.
+    pub async fn open_with(path: &Path, store_options: StoreOptions) -> Result<Store, StoreError> {
+        let StoreOptions {
+            busy_timeout,
+            page_limit,
+        } = store_options;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.display().to_string(),
@@ -111,28 +165,83 @@ impl Store {
             .busy_timeout(busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection whose transaction could not be finished (a failed COMMIT or
+            // ROLLBACK on a full disk) must never serve another request: its next
+            // "transaction" would be a savepoint inside the stuck one, acknowledged but never
+            // committed, holding the write lock. Flush the pending rollback, then drop the
+            // connection if it is still inside a transaction.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection as _;
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            .before_acquire(move |conn, _meta| {
+                let limit = page_limit
+                    .as_ref()
+                    .map(|l| l.load(std::sync::atomic::Ordering::Relaxed));
+                Box::pin(async move {
+                    if let Some(pages) = limit {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA max_page_count = {pages}"
+                        )))
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
             })?;
+        check_integrity(&pool, path).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store {
+        let store = Store {
             pool,
             cache: Default::default(),
-        })
+        };
+        // Refuse to start on a database that cannot be written, rather than acknowledge
+        // nothing for the whole session.
+        store.ping().await?;
+        Ok(store)
     }
 
-    /// Whether the database answers a trivial query.
+    /// Whether the database can be written: rewrites the health row and commits.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query(
+            "INSERT INTO health (id, checked_at) VALUES (1, unixepoch()) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// SQLite's own quick check of the file: a damaged database is refused at start, with the
+/// way out, instead of failing one request at a time.
+async fn check_integrity(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> {
+    let damaged = |detail: String| StoreError::Damaged {
+        path: path.display().to_string(),
+        detail,
+    };
+    let rows: Vec<(String,)> = sqlx::query_as("PRAGMA quick_check(1)")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| damaged(e.to_string()))?;
+    match rows.first() {
+        Some((first,)) if first == "ok" => Ok(()),
+        Some((first,)) => Err(damaged(first.clone())),
+        None => Err(damaged("no answer from quick_check".to_string())),
     }
 }
 

@@ -78,7 +78,9 @@ impl AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             AppError::CrossSite(_) => StatusCode::FORBIDDEN,
-            AppError::Store(StoreError::Busy) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Store(StoreError::Busy | StoreError::Unwritable { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Store(_) | AppError::Render(_) | AppError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -88,9 +90,11 @@ impl AppError {
     /// What the learner is told; internal details stay in the log.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Store(StoreError::Busy) => StoreError::Busy.to_string(),
+            AppError::Store(err @ (StoreError::Busy | StoreError::Unwritable { .. })) => {
+                err.to_string()
+            }
             AppError::Store(_) | AppError::Render(_) | AppError::Internal(_) => {
-                "Something went wrong on the kubelab server. The details are in its log; your progress so far is saved.".to_string()
+                "Something went wrong on the kubelab server. The details are in its log; what you saved before this request is kept.".to_string()
             }
             other => other.to_string(),
         }
