@@ -73,6 +73,11 @@ pub enum ServiceError {
     /// Re-grading an attempt that was never graded.
     #[error("Only a graded exam can be re-graded.")]
     RegradeBeforeGrading,
+    /// Re-grading would judge the cluster after the deadline.
+    #[error(
+        "An exam is judged only on what was observed when it ended: criteria that could not be judged then cannot be judged later, because the cluster may have changed since. This attempt stays incomplete; start a new attempt."
+    )]
+    RegradeAfterDeadline,
     /// Input that breaks a rule (a display name, a context choice).
     #[error("{0}")]
     Invalid(String),

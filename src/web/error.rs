@@ -127,7 +127,8 @@ impl From<ServiceError> for AppError {
             | ServiceError::ExamNotStarted
             | ServiceError::StillGrading
             | ServiceError::ExamNotGraded { .. }
-            | ServiceError::RegradeBeforeGrading => AppError::Conflict(message),
+            | ServiceError::RegradeBeforeGrading
+            | ServiceError::RegradeAfterDeadline => AppError::Conflict(message),
             ServiceError::Store(err) => AppError::Store(err),
         }
     }

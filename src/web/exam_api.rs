@@ -142,7 +142,8 @@ pub async fn submit(
     Ok(Json(AttemptBody::of(&state.service.submit(&l, &id).await?)))
 }
 
-/// `POST /api/v1/exam-attempts/{id}/regrade`: re-checks tasks with unjudged criteria.
+/// `POST /api/v1/exam-attempts/{id}/regrade`: refused (409) once graded: an exam is judged
+/// only on what was observed when it ended.
 pub async fn regrade(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -203,6 +204,8 @@ pub struct ReportBody {
     percent: String,
     pass_mark: u32,
     passed: bool,
+    complete: bool,
+    incomplete_reason: Option<String>,
     submitted_at: Option<i64>,
     ended_at: Option<i64>,
     graded_at: Option<i64>,
@@ -224,6 +227,8 @@ impl ReportBody {
             percent: report.score.percent(),
             pass_mark: attempt.definition.pass_mark,
             passed: report.score.passed,
+            complete: report.complete(),
+            incomplete_reason: report.incomplete_reason.clone(),
             submitted_at: attempt.submitted_at,
             ended_at: attempt.ended_at,
             graded_at: attempt.graded_at,

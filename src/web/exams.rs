@@ -57,6 +57,8 @@ pub struct HistoryRow {
     pub percent: String,
     /// Reached the pass mark.
     pub passed: bool,
+    /// Some criterion could not be judged when the exam ended.
+    pub incomplete: bool,
     /// Graded late.
     pub late: bool,
 }
@@ -150,6 +152,7 @@ fn history_row(report: &ExamReport) -> HistoryRow {
         score: format!("{}/{}", report.score.score, report.score.max),
         percent: report.score.percent(),
         passed: report.score.passed,
+        incomplete: !report.complete(),
         late: attempt.late_reason.is_some(),
     }
 }
@@ -301,16 +304,6 @@ pub async fn submit_form(
     Ok(to_report(view.attempt.id))
 }
 
-/// `POST /exams/attempts/{id}/regrade`.
-pub async fn regrade_form(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    CurrentLearner(l): CurrentLearner,
-) -> AppResult<Redirect> {
-    let report = state.service.regrade(&l, &id).await?;
-    Ok(to_report(report.attempt.id))
-}
-
 fn to_report(attempt: i64) -> Redirect {
     Redirect::to(&format!("/exams/attempts/{attempt}/report"))
 }
@@ -339,7 +332,7 @@ pub struct ReportPage<'a> {
     graded: String,
     submitted_early: bool,
     regraded: Option<String>,
-    has_errors: bool,
+    incomplete: Option<String>,
     /// The verdicts were judged against other content than the exam started with.
     content_changed: bool,
 }
@@ -387,7 +380,7 @@ pub async fn report(
         graded: when(attempt.graded_at).unwrap_or_default(),
         submitted_early: attempt.submitted_at.is_some(),
         regraded: when(attempt.regraded_at),
-        has_errors: report.has_errors(),
+        incomplete: report.incomplete_reason.clone(),
         content_changed: report.content_changed(),
         attempt,
     })

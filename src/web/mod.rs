@@ -78,7 +78,6 @@ pub fn app(state: AppState) -> Router {
         .route("/exams/attempts/{id}", get(exams::view))
         .route("/exams/attempts/{id}/report", get(exams::report))
         .route("/exams/attempts/{id}/submit", post(exams::submit_form))
-        .route("/exams/attempts/{id}/regrade", post(exams::regrade_form))
         .route(
             "/exams/attempts/{id}/tasks/{task}/flag",
             post(exams::flag_form),

@@ -401,12 +401,11 @@ async fn a_failed_setup_does_not_block_the_exam_and_can_be_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
+async fn an_unreachable_cluster_at_the_deadline_leaves_the_attempt_incomplete() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
     let id = start_running(&env.app, &cookie).await;
-    solve_deploy_two_pods(&env.fake);
     env.fake.inject(Fault::status("/", 503));
     let graded = attempt_post(&env.app, &cookie, &id, "submit").await;
     assert_eq!(graded.status, StatusCode::OK, "{}", graded.body);
@@ -416,28 +415,53 @@ async fn an_unreachable_cluster_at_grading_gives_errors_and_a_regrade() {
         assert_eq!(c["status"], "error", "{c:#}");
         assert!(!c["evidence"]["reasons"].as_array().unwrap().is_empty());
     }
+    assert_eq!(report["complete"], false, "{report:#}");
+    assert_eq!(report["passed"], false);
+    let reason = report["incomplete_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("could not be judged when the exam ended"),
+        "{reason}"
+    );
     let page = env
         .app
         .get(&format!("/exams/attempts/{id}/report"), Some(&cookie))
         .await
         .body;
-    assert!(page.contains("could not be judged"), "{page}");
-    assert!(page.contains("Re-grade"));
+    assert!(page.contains("Incomplete."), "{page}");
+    assert!(!page.contains("Re-grade"));
+    let start = env
+        .app
+        .get(&format!("/exams/{EXAM}"), Some(&cookie))
+        .await
+        .body;
+    assert!(start.contains("incomplete"), "the history says so: {start}");
 
+    // Everything is fixed after the deadline, at leisure: a re-grade cannot count it.
     env.fake.clear_faults();
+    solve_deploy_two_pods(&env.fake);
     let regraded = attempt_post(&env.app, &cookie, &id, "regrade").await;
-    assert_eq!(regraded.status, StatusCode::OK, "{}", regraded.body);
-    let regraded = regraded.json();
-    assert_eq!(
-        task(&regraded, "deploy-two-pods")["score"],
-        11,
-        "{regraded:#}"
+    assert_eq!(regraded.status, StatusCode::CONFLICT, "{}", regraded.body);
+    assert!(
+        regraded.body.contains("start a new attempt"),
+        "{}",
+        regraded.body
     );
-    assert!(regraded["regraded_at"].is_i64());
+    let after = env
+        .app
+        .call(
+            Method::GET,
+            &format!("/api/v1/exam-attempts/{id}/report"),
+            &cookie,
+        )
+        .await
+        .json();
+    assert_eq!(after["score"], report["score"]);
+    assert_eq!(task(&after, "deploy-two-pods")["score"], 0);
+    assert_eq!(after["complete"], false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
+async fn criteria_judged_at_the_end_stand_and_the_rest_stays_unjudged() {
     let env = env().await;
     nodes(&env.fake, true);
     let cookie = env.app.learner().await;
@@ -448,41 +472,26 @@ async fn a_regrade_replaces_only_the_criteria_that_could_not_be_judged() {
     attempt_post(&env.app, &cookie, &id, "submit").await;
     let report = wait_graded(&env.app, &cookie, id.as_i64().unwrap()).await;
     let deploy = task(&report, "deploy-two-pods");
-    let statuses: Vec<(String, String)> = deploy["criteria"]
+    let error: Vec<&str> = deploy["criteria"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_string(),
-                c["status"].as_str().unwrap().to_string(),
-            )
-        })
+        .filter(|c| c["status"] == "error")
+        .map(|c| c["id"].as_str().unwrap())
         .collect();
+    assert_eq!(error, ["pod1-reaches-pod2"], "{deploy:#}");
+    assert_eq!(deploy["score"].as_u64().unwrap(), 11 - 3, "{deploy:#}");
+    assert_eq!(report["complete"], false);
     assert!(
-        statuses
-            .iter()
-            .any(|(id, s)| id == "pod1-reaches-pod2" && s == "error"),
-        "{statuses:?}"
+        report["incomplete_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 criterion(s) could not be judged"),
+        "{report:#}"
     );
-    let judged_at_the_end = deploy["score"].as_u64().unwrap();
-    assert_eq!(judged_at_the_end, 11 - 3, "{deploy:#}");
-
-    // After the end the cluster changes (pod2 is gone); the re-grade judges only the criterion
-    // that errored and keeps the others as they were judged at the end.
     env.fake.clear_faults();
-    env.fake.delete("v1", "Pod", Some("test"), "pod2");
-    let regraded = attempt_post(&env.app, &cookie, &id, "regrade").await.json();
-    let deploy = task(&regraded, "deploy-two-pods");
-    for c in deploy["criteria"].as_array().unwrap() {
-        let expected = if c["id"] == "pod1-reaches-pod2" {
-            "failed"
-        } else {
-            "passed"
-        };
-        assert_eq!(c["status"], expected, "{c:#}");
-    }
-    assert_eq!(deploy["score"], judged_at_the_end);
+    let refused = attempt_post(&env.app, &cookie, &id, "regrade").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
 }
 
 /// An attempt written as a server killed mid-exam leaves it: running, with this timer.

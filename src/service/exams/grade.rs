@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::checks::{Status as CriterionStatus, Verdict};
+use crate::checks::Verdict;
 use crate::exam::{self, Status, TaskRecord, TaskSnapshot};
 use crate::store::{ExamAttempt, Grade, GradedTask, Grading, LearnerId};
 
@@ -165,64 +165,15 @@ impl Service {
         }
     }
 
-    /// Re-checks, in a graded attempt, the criteria that could not be judged (status `error`),
-    /// keeping every other criterion as it was judged at the end of the exam, and updates the
-    /// totals. The report says when this happened.
+    /// Re-grading is refused: a criterion that could not be judged when the exam ended can
+    /// only be judged against the cluster as it is now, which would count work done after
+    /// the deadline. The attempt stays incomplete (see its report); a new attempt is the way.
     pub async fn regrade(&self, learner: &LearnerId, id: &str) -> ServiceResult<ExamReport> {
         let attempt = self.own_attempt(learner, id).await?;
         if attempt.status != Status::Graded {
             return Err(ServiceError::RegradeBeforeGrading);
         }
-        let stored = self.0.store.exam_tasks(attempt.id).await?;
-        let before = ExamReport::build(attempt, &stored);
-        let to_check: Vec<TaskSnapshot> = before
-            .tasks
-            .iter()
-            .filter(|t| t.unjudged())
-            .map(|t| t.task.clone())
-            .collect();
-        if to_check.is_empty() {
-            return Ok(before);
-        }
-        let fresh = self.judge(&to_check).await;
-        let graded: Vec<GradedTask> = before
-            .tasks
-            .iter()
-            .map(|t| GradedTask {
-                task: t.task.task.clone(),
-                verdict: merge(
-                    t.verdict.clone(),
-                    fresh.iter().find(|v| v.task == t.task.task),
-                    &t.task,
-                ),
-                seconds: t.seconds_spent,
-            })
-            .collect();
-        self.store_grade(&before.attempt, &graded, self.now(), None, true)
-            .await?;
-        let attempt = self.load_attempt(before.attempt.id).await?;
-        let stored = self.0.store.exam_tasks(attempt.id).await?;
-        Ok(ExamReport::build(attempt, &stored))
-    }
-}
-
-/// A stored verdict with only its `error` criteria replaced by a fresh judgement.
-fn merge(old: Option<Verdict>, new: Option<&Verdict>, snapshot: &TaskSnapshot) -> Verdict {
-    match (old, new) {
-        (Some(old), Some(new)) => {
-            let criteria = old
-                .criteria
-                .into_iter()
-                .map(|c| match new.criteria.iter().find(|n| n.id == c.id) {
-                    Some(n) if c.status == CriterionStatus::Error => n.clone(),
-                    _ => c,
-                })
-                .collect();
-            Verdict::new(&snapshot.task, criteria)
-        }
-        (Some(old), None) => old,
-        (None, Some(new)) => new.clone(),
-        (None, None) => missing(snapshot),
+        Err(ServiceError::RegradeAfterDeadline)
     }
 }
 

@@ -41,8 +41,11 @@ pub struct ExamReport {
     pub attempt: ExamAttempt,
     /// Its tasks, in exam order.
     pub tasks: Vec<ReportTask>,
-    /// The total, with partial credit and the pass mark.
+    /// The total, with partial credit and the pass mark; an incomplete attempt never passes.
     pub score: ExamScore,
+    /// Why the attempt is incomplete: criteria that could not be judged at the end of the
+    /// exam stay unjudged (judging them later would use work done after the deadline).
+    pub incomplete_reason: Option<String>,
 }
 
 impl ExamReport {
@@ -63,11 +66,14 @@ impl ExamReport {
             })
             .collect();
         let records: Vec<TaskRecord> = tasks.iter().map(ReportTask::record).collect();
-        let score = exam::total(&records, attempt.definition.pass_mark);
+        let mut score = exam::total(&records, attempt.definition.pass_mark);
+        let incomplete_reason = incomplete_reason(&attempt, &tasks);
+        score.passed &= incomplete_reason.is_none();
         ExamReport {
             attempt,
             tasks,
             score,
+            incomplete_reason,
         }
     }
 
@@ -76,9 +82,9 @@ impl ExamReport {
         self.tasks.iter().map(ReportTask::record).collect()
     }
 
-    /// Whether some criterion could not be judged (a re-grade may judge it).
-    pub fn has_errors(&self) -> bool {
-        self.tasks.iter().any(ReportTask::unjudged)
+    /// Whether every criterion was judged at the end of the exam.
+    pub fn complete(&self) -> bool {
+        self.incomplete_reason.is_none()
     }
 
     /// Whether the verdicts were judged against other content than the exam started with.
@@ -88,6 +94,38 @@ impl ExamReport {
             .as_ref()
             .is_some_and(|d| *d != self.attempt.content_digest)
     }
+}
+
+/// Why an attempt is incomplete, if it is: how many criteria could not be judged when the
+/// exam ended, when that was, and the first reason seen.
+fn incomplete_reason(attempt: &ExamAttempt, tasks: &[ReportTask]) -> Option<String> {
+    let unjudged: Vec<&ReportTask> = tasks.iter().filter(|t| t.unjudged()).collect();
+    if unjudged.is_empty() || attempt.graded_at.is_none() {
+        return None;
+    }
+    let errors: Vec<&crate::checks::CriterionResult> = unjudged
+        .iter()
+        .filter_map(|t| t.verdict.as_ref())
+        .flat_map(|v| v.criteria.iter())
+        .filter(|c| c.status == CriterionStatus::Error)
+        .collect();
+    let count = if errors.is_empty() {
+        format!("{} task(s)", unjudged.len())
+    } else {
+        format!("{} criterion(s)", errors.len())
+    };
+    let when = attempt
+        .ended_at
+        .or(attempt.graded_at)
+        .map(|t| crate::clock::utc(t, crate::clock::Precision::Second))
+        .unwrap_or_default();
+    let why = errors
+        .first()
+        .map(|c| format!(": {}", c.evidence.observed))
+        .unwrap_or_default();
+    Some(format!(
+        "{count} could not be judged when the exam ended ({when}){why}. They score nothing and the attempt cannot pass; judging them later would count work done after the deadline, so start a new attempt to be graded in full"
+    ))
 }
 
 /// A task's result from its verdict; a task without one scores 0 of its points.
