@@ -5,8 +5,9 @@ use crate::clock::Timer;
 /// Seconds before the deadline at which the exam view warns.
 pub const NOTICE_SECONDS: i64 = 5 * 60;
 
-/// Seconds after the deadline within which grading counts as on time.
-const ON_TIME_GRACE: i64 = 60;
+/// Seconds after the deadline within which grading that starts counts as on time (the
+/// deadline's own timer fires within a second).
+const ON_TIME_GRACE: i64 = 2;
 
 /// An attempt's stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -143,7 +144,8 @@ pub enum ActionRefused {
     Ended,
 }
 
-/// Why grading at `graded_at` counts as late for work that ended at `deadline`, if it does.
+/// Why grading that began at `graded_at` counts as late for work that ended at `deadline`,
+/// if it does.
 pub fn late_reason(deadline: i64, graded_at: i64, why: &str) -> Option<String> {
     (graded_at > deadline + ON_TIME_GRACE).then(|| {
         format!(
@@ -245,10 +247,10 @@ mod tests {
     #[test]
     fn late_only_beyond_the_grace() {
         assert_eq!(late_reason(1_000, 1_000, "x"), None);
-        assert_eq!(late_reason(1_000, 1_060, "x"), None);
+        assert_eq!(late_reason(1_000, 1_002, "x"), None);
         assert_eq!(
-            late_reason(1_000, 1_061, "the server was down").as_deref(),
-            Some("graded 01:01 after the exam ended: the server was down")
+            late_reason(1_000, 1_003, "the server was down").as_deref(),
+            Some("graded 00:03 after the exam ended: the server was down")
         );
     }
 }

@@ -26,6 +26,24 @@ pub enum PlanError {
         /// The context chosen.
         context: String,
     },
+    /// A context choice names a slot the exam does not have.
+    #[error("the exam has no context `{slot}`; its contexts are: {known}")]
+    UnknownSlot {
+        /// The name given.
+        slot: String,
+        /// The exam's context names, comma-separated.
+        known: String,
+    },
+    /// Another unfinished exam runs on the context.
+    #[error(
+        "context `{context}` is in use by another exam (attempt {attempt}) until it ends; choose another context"
+    )]
+    InUse {
+        /// The context.
+        context: String,
+        /// The attempt holding it.
+        attempt: i64,
+    },
     /// Nothing to run a slot on.
     #[error("no context for `{slot}`: the kubeconfig has no such context and no default")]
     NoContext {
@@ -59,6 +77,19 @@ pub fn plan<'a>(
     fallback: Option<&str>,
 ) -> Result<Vec<Placement>, Vec<PlanError>> {
     let mut errors = Vec::new();
+    for slot in chosen.keys() {
+        if !exam.contexts.iter().any(|c| &c.name == slot) {
+            errors.push(PlanError::UnknownSlot {
+                slot: slot.clone(),
+                known: exam
+                    .contexts
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
     let mut contexts: BTreeMap<&str, String> = BTreeMap::new();
     for slot in &exam.contexts {
         let name = slot.name.as_str();

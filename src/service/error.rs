@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// Re-grading an attempt that was never graded.
     #[error("Only a graded exam can be re-graded.")]
     RegradeBeforeGrading,
+    /// Too many new learners are writing at once (a client inventing identities).
+    #[error("Too many new learners at once on this server; try again in a few seconds.")]
+    TooManyNewLearners,
     /// Re-grading would judge the cluster after the deadline.
     #[error(
         "An exam is judged only on what was observed when it ended: criteria that could not be judged then cannot be judged later, because the cluster may have changed since. This attempt stays incomplete; start a new attempt."

@@ -2,6 +2,7 @@
 //! per rule. Below are the store (SQL), the cluster layer (kube-rs) and the pure domains
 //! (content, checks, exam); above is the http layer, which only extracts, calls and renders.
 
+mod admission;
 pub mod check;
 mod cluster;
 mod error;
@@ -45,6 +46,7 @@ struct Inner {
     steps: SetupOptions,
     preparations: Preparations,
     clock: Clock,
+    new_learners: admission::NewLearners,
 }
 
 impl Service {
@@ -59,6 +61,7 @@ impl Service {
             steps: SetupOptions::from_env(),
             preparations: Preparations::default(),
             clock,
+            new_learners: admission::NewLearners::default(),
         }))
     }
 

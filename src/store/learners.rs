@@ -71,6 +71,17 @@ impl Store {
 }
 
 /// Creates the learner's row if needed and marks them active, inside a write transaction.
+impl super::Store {
+    /// Whether the learner has been stored (wrote something before).
+    pub async fn learner_exists(&self, learner: &LearnerId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM learners WHERE id = ?")
+            .bind(learner.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
 pub(super) async fn touch(
     tx: &mut sqlx::SqliteConnection,
     learner: &LearnerId,

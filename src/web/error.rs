@@ -41,9 +41,21 @@ pub enum AppError {
     /// A template failed to render.
     #[error("a page failed to render: {0}")]
     Render(#[from] askama::Error),
+    /// Too many requests of a kind; try again later.
+    #[error("{0}")]
+    TooMany(String),
     /// A bug, e.g. a caught panic.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A request the framework refused before any handler ran (a path parameter that is not
+    /// UTF-8, a repeated query parameter, a method the route does not take), with its status.
+    #[error("{message}")]
+    Rejected {
+        /// The status the framework chose.
+        status: StatusCode,
+        /// What it said, or the status's reason.
+        message: String,
+    },
 }
 
 impl AppError {
@@ -78,6 +90,8 @@ impl AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             AppError::CrossSite(_) => StatusCode::FORBIDDEN,
+            AppError::Rejected { status, .. } => *status,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(StoreError::Busy | StoreError::Unwritable { .. }) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -129,6 +143,7 @@ impl From<ServiceError> for AppError {
             | ServiceError::ExamNotGraded { .. }
             | ServiceError::RegradeBeforeGrading
             | ServiceError::RegradeAfterDeadline => AppError::Conflict(message),
+            ServiceError::TooManyNewLearners => AppError::TooMany(message),
             ServiceError::Store(err) => AppError::Store(err),
         }
     }

@@ -71,3 +71,33 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentLearner {
             ))
     }
 }
+
+/// Lets a write through only when the service admits its learner (new learners are bounded
+/// server-wide); reads always pass and store nothing.
+pub async fn admit(
+    axum::extract::State(state): axum::extract::State<crate::web::state::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let learner = request.extensions().get::<LearnerId>().cloned();
+    if let (true, Some(learner)) = (writes, learner)
+        && let Err(err) = state.service.admit_writer(&learner).await
+    {
+        let err = AppError::from(err);
+        let mut response = if request.uri().path().starts_with("/api/") {
+            crate::web::error::ApiError(err).into_response()
+        } else {
+            err.into_response()
+        };
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("5"),
+        );
+        return response;
+    }
+    next.run(request).await
+}

@@ -29,10 +29,14 @@ pub struct VerdictFragment {
 }
 
 async fn forward(state: AppState, mut live: LiveChecks, events: mpsc::Sender<Event>) {
+    let stopped = state.stopped();
+    tokio::pin!(stopped);
     loop {
         let verdict = tokio::select! {
             next = live.next() => next,
             () = events.closed() => return,
+            // Shutdown ends the stream, so the server can exit; the page reconnects later.
+            () = &mut stopped => return,
         };
         let event = match verdict {
             Ok(verdict) => {

@@ -12,6 +12,7 @@ mod health;
 pub mod identity;
 mod learner;
 mod lesson;
+pub mod listen;
 mod live;
 mod page;
 mod practice;
@@ -122,6 +123,10 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/learner",
             get(api::learner).put(api::update_learner),
         )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            identity::admit,
+        ))
         .layer(middleware::from_fn(identity::identify));
 
     let routes = Router::new()
@@ -136,19 +141,60 @@ pub fn app(state: AppState) -> Router {
 /// Wraps routes in the guards every kubelab response goes through: Host and cross-site
 /// checks, the body limit, security headers, and panic recovery.
 pub fn harden(routes: Router<AppState>, state: AppState) -> Router {
-    let mut router =
-        routes
-            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-            .layer(middleware::from_fn_with_state(
-                state.clone(),
-                security::guard,
-            ));
+    let mut router = routes
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(uniform_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ));
     for (name, value) in security::headers() {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     router
         .layer(CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// Errors the framework answers by itself (extractor rejections as text/plain, an empty 405)
+/// in kubelab's one format: JSON under `/api/`, the error page elsewhere.
+async fn uniform_errors(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let ours = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || ours {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        match status {
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_string(),
+            other => other.canonical_reason().unwrap_or("error").to_string(),
+        }
+    } else {
+        text
+    };
+    let err = AppError::Rejected { status, message };
+    let mut out = if api {
+        ApiError(err).into_response()
+    } else {
+        err.into_response()
+    };
+    // Keep what the framework said about the request (e.g. `allow` on a 405).
+    if let Some(allow) = parts.headers.get(axum::http::header::ALLOW) {
+        out.headers_mut()
+            .insert(axum::http::header::ALLOW, allow.clone());
+    }
+    out
 }
 
 async fn not_found(uri: Uri) -> Response {

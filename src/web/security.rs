@@ -45,6 +45,15 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             err.into_response()
         }
     };
+    // A body declared over the cap is refused at once, not after waiting for it to arrive.
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > super::MAX_BODY_BYTES as u64) {
+        return refuse(AppError::TooLarge);
+    }
     if request.headers().get_all(HOST).iter().count() > 1 {
         return refuse(AppError::BadRequest(
             "the request has more than one Host header".into(),
@@ -85,11 +94,18 @@ fn same_origin(request: &Request, host: &str) -> Result<(), String> {
     }
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        let authority = origin
-            .split_once("://")
-            .map(|(_, rest)| rest.trim_end_matches('/'))
-            .unwrap_or("");
-        if !authority.eq_ignore_ascii_case(host) {
+        // kubelab speaks plain HTTP; behind a TLS proxy that says so, the page is https.
+        let tls = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let scheme_ok = |scheme: &str| {
+            scheme.eq_ignore_ascii_case("http") || (tls && scheme.eq_ignore_ascii_case("https"))
+        };
+        let same = origin.split_once("://").is_some_and(|(scheme, authority)| {
+            scheme_ok(scheme) && authority.eq_ignore_ascii_case(host)
+        });
+        if !same {
             return Err(format!("Origin `{origin}` is not this server"));
         }
     }

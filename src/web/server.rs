@@ -61,13 +61,18 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         args.addr,
         started.elapsed().as_millis()
     );
-    // Small responses and SSE events go out at once rather than waiting on Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, super::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let stopping = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.stop();
+    };
+    let served = super::listen::serve(
+        listener,
+        super::app(state),
+        super::listen::Limits::default(),
+        shutdown,
+    )
+    .await;
     store.close().await;
     match served {
         Ok(()) => ExitCode::SUCCESS,

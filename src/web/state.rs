@@ -26,6 +26,8 @@ pub struct App {
     pub service: Service,
     /// Host names (without port) this server answers for.
     pub allowed_hosts: AllowedHosts,
+    /// Raised when the server shuts down, so open streams end.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -40,7 +42,21 @@ impl AppState {
         AppState(Arc::new(App {
             service: Service::new(catalogue, store, clusters, Clock::system()),
             allowed_hosts,
+            stopping: tokio::sync::watch::Sender::new(false),
         }))
+    }
+
+    /// Tells open streams (live verdicts) that the server is shutting down.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Completes once the server is shutting down.
+    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stopping.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopping| *stopping).await;
+        }
     }
 }
 
@@ -69,16 +85,36 @@ impl AllowedHosts {
     }
 }
 
-/// The name part of `host[:port]` or `[v6]:port`.
+/// The name part of `host[:port]` or `[v6]:port`; an authority that is neither (such as
+/// `[::1]evil.com` or `localhost:80x`) yields an empty name, which no allow-list holds.
 pub fn host_name(authority: &str) -> &str {
+    let port_ok = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     if let Some(rest) = authority.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
+        let Some((inside, after)) = rest.split_once(']') else {
+            return "";
+        };
+        let valid = after.is_empty() || after.strip_prefix(':').is_some_and(port_ok);
+        let v6 = inside
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        return if valid && v6 && !inside.is_empty() {
+            inside
+        } else {
+            ""
+        };
     }
-    match authority.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.contains(':') => {
-            name
-        }
-        _ => authority,
+    let (name, port) = match authority.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (authority, None),
+    };
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if name_ok && port.is_none_or(port_ok) {
+        name
+    } else {
+        ""
     }
 }
 
@@ -96,5 +132,10 @@ mod tests {
         assert!(!hosts.allows("evil.example:8080"));
         assert!(!hosts.allows("localhost.evil.example"));
         assert!(!hosts.allows(""));
+        assert!(!hosts.allows("[::1]evil.com"));
+        assert!(!hosts.allows("[::1]:80x"));
+        assert!(!hosts.allows("localhost:"));
+        assert!(!hosts.allows("localhost:80:80"));
+        assert!(!hosts.allows("local host"));
     }
 }

@@ -10,6 +10,7 @@ mod exam_browser;
 mod exams;
 mod fake;
 mod kind;
+mod limits;
 mod lint;
 mod live;
 mod pages;

@@ -72,6 +72,8 @@ impl Service {
         why_late: Option<&str>,
     ) -> ServiceResult<ExamAttempt> {
         let id = attempt.id;
+        // Late or not is decided by when judging began, not by how long the checks took.
+        let judging_from = self.now();
         let verdicts = self.judge(&attempt.definition.tasks).await;
         let started = attempt.timer.map(|t| t.started_at).unwrap_or(ended_at);
         let views = self.0.store.exam_views(id).await?;
@@ -88,7 +90,7 @@ impl Service {
             })
             .collect();
         let graded_at = self.now();
-        let late = why_late.and_then(|why| exam::late_reason(ended_at, graded_at, why));
+        let late = why_late.and_then(|why| exam::late_reason(ended_at, judging_from, why));
         let grade = self
             .store_grade(&attempt, &graded, graded_at, late.as_deref(), false)
             .await?;

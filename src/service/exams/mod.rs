@@ -139,6 +139,7 @@ impl Service {
             fallback.as_deref(),
         )
         .map_err(ServiceError::ExamPlan)?;
+        self.contexts_free(learner, &exam.id, &placements).await?;
         let snapshot = ExamSnapshot::freeze(&self.0.catalogue, exam, &placements);
         let (id, created) = self
             .0
@@ -149,6 +150,35 @@ impl Service {
         tokio::spawn(self.clone().prepare(id));
         let view = self.attempt(learner, &id.to_string(), false).await?;
         Ok((view, created))
+    }
+
+    /// Refuses contexts another unfinished exam uses: two exams on one cluster would re-run
+    /// each other's setups. The learner's own unfinished attempt of this exam is resumed
+    /// instead, so it does not count.
+    async fn contexts_free(
+        &self,
+        learner: &LearnerId,
+        exam: &str,
+        placements: &[exam::Placement],
+    ) -> ServiceResult<()> {
+        let busy = self.0.store.unfinished_exam_attempts().await?;
+        let resumed =
+            |a: &crate::store::ExamAttempt| a.learner_id == learner.as_str() && a.exam_id == exam;
+        for other in busy.iter().filter(|a| !resumed(a)) {
+            if let Some(p) = placements.iter().find(|p| {
+                other
+                    .definition
+                    .tasks
+                    .iter()
+                    .any(|t| t.context == p.context)
+            }) {
+                return Err(ServiceError::ExamPlan(vec![exam::PlanError::InUse {
+                    context: p.context.clone(),
+                    attempt: other.id,
+                }]));
+            }
+        }
+        Ok(())
     }
 
     /// Sets a review flag, refused once the exam has ended.
