@@ -55,7 +55,15 @@ fn default_max_connections() -> usize {
     }
 }
 
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 5\r\ncontent-length: 118\r\n\r\n{\"error\":{\"status\":503,\"message\":\"the kubelab server has too many open connections; try again in a few seconds\"}}";
+/// The answer to a connection over the cap: a 503 in the API's JSON error format.
+fn busy() -> Vec<u8> {
+    let body = r#"{"error":{"status":503,"message":"the kubelab server has too many open connections; try again in a few seconds"}}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\nretry-after: 5\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
 
 /// Serves `app` until `shutdown` completes, then stops accepting, lets open requests finish
 /// for at most `limits.drain`, and returns.
@@ -126,7 +134,7 @@ pub async fn serve(
 /// Answers a connection over the limit with a 503 and closes it.
 async fn refuse(mut tcp: TcpStream) {
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        let _ = tcp.write_all(BUSY).await;
+        let _ = tcp.write_all(&busy()).await;
         let _ = tcp.shutdown().await;
     })
     .await;
@@ -138,7 +146,8 @@ mod tests {
 
     #[test]
     fn the_busy_answer_declares_its_length() {
-        let text = std::str::from_utf8(BUSY).unwrap();
+        let bytes = busy();
+        let text = std::str::from_utf8(&bytes).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(
             head.contains(&format!("content-length: {}", body.len())),
