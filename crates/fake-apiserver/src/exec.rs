@@ -91,6 +91,14 @@ pub(crate) async fn serve(
             }
             None => {}
         }
+        // A scripted answer no cluster could give (a port nothing binds) is refused instead.
+        if rule.is_some()
+            && missing.is_none()
+            && let Some(refused) =
+                crate::sim::network::impossible_probe(&inner, &pod, container.as_deref(), &command)
+        {
+            rule = Some(refused);
+        }
         // A simulated cluster runs what no rule scripts, as the image and the network would.
         if rule.is_none() && missing.is_none() {
             match crate::sim::network::exec(&inner, &pod, container.as_deref(), &command) {

@@ -63,6 +63,78 @@ pub(crate) fn exec(
     Some(Ok(answer(command, &stdout, &stderr, code)))
 }
 
+/// Without the simulation, scripted answers stand, except one no cluster could give: a
+/// probe answered by a port that no running container of the target binds (by its image
+/// and command). Returns the refusal the tool would print instead; `None` when the probe is
+/// possible or its target is not something the fake can judge (an unknown IP or image).
+pub(crate) fn impossible_probe(
+    inner: &Inner,
+    pod: &Value,
+    container: Option<&str>,
+    command: &[String],
+) -> Option<ExecRule> {
+    let image = images::image_of(pod, container).unwrap_or_default();
+    let has = |tool: &str| images::refusal(&image, &[tool.to_string()]).is_none();
+    let body = match command {
+        [shell, flag, script] if matches!(shell.as_str(), "sh" | "bash") && flag == "-c" => {
+            match choose_branch(script, &has) {
+                Branch::Body(body) => body,
+                Branch::Else(_) => return None,
+            }
+        }
+        _ => command.join(" "),
+    };
+    let probe = Probe::parse(&body)?;
+    if probe.tool == Tool::Ping {
+        return None;
+    }
+    let target = if probe.host == "127.0.0.1" || probe.host == "localhost" {
+        pod.clone()
+    } else {
+        inner
+            .objects_of("v1", "Pod", None)
+            .map(|(_, p)| p)
+            .find(|p| {
+                p.pointer("/status/podIP").and_then(Value::as_str) == Some(probe.host.as_str())
+                    && p.pointer("/spec/hostNetwork") != Some(&Value::Bool(true))
+            })?
+            .clone()
+    };
+    let listens = declared_listeners(&target)?;
+    if listens.contains(&probe.port) {
+        return None;
+    }
+    let (stdout, stderr, code) = probe.outcome(Err(Failure::Refused));
+    Some(answer(command, &stdout, &stderr, code))
+}
+
+/// The ports a pod's running containers bind, judged from the pod's own status and the
+/// images' programs; `None` when a running container's image is not modelled.
+fn declared_listeners(pod: &Value) -> Option<Vec<u16>> {
+    let statuses = pod.pointer("/status/containerStatuses")?.as_array()?;
+    let mut ports = Vec::new();
+    for c in pod.pointer("/spec/containers")?.as_array()? {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+        let running = statuses.iter().any(|s| {
+            s.get("name").and_then(Value::as_str) == Some(name)
+                && s.pointer("/state/running").is_some()
+        });
+        if !running {
+            continue;
+        }
+        let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+        if !matches!(
+            super::programs::family(image),
+            "nginx" | "redis" | "busybox" | "httpd"
+        ) {
+            return None;
+        }
+        let b = super::programs::behaviour(pod, c, &[], "");
+        ports.extend(b.listens.iter().map(|(p, _)| *p));
+    }
+    Some(ports)
+}
+
 fn answer(command: &[String], stdout: &str, stderr: &str, code: i32) -> ExecRule {
     ExecRule {
         command: command.to_vec(),

@@ -197,3 +197,39 @@ async fn a_kind_cluster_runs_flannel_pods_and_probes() {
     })
     .await;
 }
+
+/// Even without the simulation, a scripted answer no cluster could give is refused: here a
+/// probe "answered" on a port that no running container of the pod binds.
+#[tokio::test]
+async fn a_scripted_probe_cannot_reach_a_port_nothing_binds() {
+    let cluster = FakeCluster::new();
+    cluster.apply(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "app", "image": "nginx:1.25"}]},
+        "status": {"phase": "Running", "podIP": "10.244.1.9",
+            "containerStatuses": [{"name": "app", "state": {"running": {}}}]}}));
+    for port in ["80", "6379"] {
+        cluster.script_exec(
+            fake_apiserver::ExecRule::new(
+                "default",
+                "web",
+                ["curl", "-s", &format!("http://127.0.0.1:{port}/")],
+            )
+            .stdout("pretend\n"),
+        );
+    }
+    let server = cluster.start().await.unwrap();
+    let client = client_with(&cluster, &server, |_| {}).await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let (out, _) = exec(&pods, "web", "app", &["curl", "-s", "http://127.0.0.1:80/"]).await;
+    assert_eq!(out, "pretend\n", "nginx binds 80: the script stands");
+    let (out, err) = exec(
+        &pods,
+        "web",
+        "app",
+        &["curl", "-s", "http://127.0.0.1:6379/"],
+    )
+    .await;
+    assert_eq!(out, "");
+    assert!(err.contains("Couldn't connect to server"), "{err}");
+}
