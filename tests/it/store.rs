@@ -308,3 +308,40 @@ async fn a_real_full_disk_loses_no_acknowledged_write() {
     }
     again.store.close().await;
 }
+
+/// A database on a read-only filesystem is refused at start with the reason (root only, to
+/// mount one; skipped with a message elsewhere).
+#[tokio::test]
+async fn a_read_only_database_is_refused_at_start() {
+    let mount = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(mount.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED a_read_only_database_is_refused_at_start: mounting a tmpfs needs root");
+        return;
+    }
+    let file = mount.path().join("kubelab.db");
+    let store = Store::open(&file).await.unwrap();
+    store.close().await;
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(mount.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    let result = Store::open(&file).await.map(|_| ());
+    let _ = std::process::Command::new("umount")
+        .arg("-l")
+        .arg(mount.path())
+        .status();
+    assert!(remounted, "remount read-only");
+    let err = result
+        .expect_err("a read-only database must not start")
+        .to_string();
+    assert!(
+        err.contains("read-only") || err.contains("readonly") || err.contains("cannot open"),
+        "{err}"
+    );
+}
