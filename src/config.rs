@@ -184,6 +184,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allow_contexts: Vec<String>,
+    /// A file holding the instructor's secret (reusable while the file is unchanged);
+    /// without it, a one-time sign-in link is printed at start.
+    #[arg(long, env = "KUBELAB_INSTRUCTOR_TOKEN_FILE")]
+    pub instructor_token_file: Option<PathBuf>,
 }
 
 impl ServeArgs {

@@ -28,6 +28,7 @@ pub use service::selftest::{Timing as SelftestTiming, prepare_network};
 pub use service::steps::run as run_steps;
 pub use service::{Action, Outcome, SetupOptions};
 pub use store::{LearnerId, MIGRATOR, Store, StoreError, StoreOptions};
+pub use web::instructor::InstructorGate;
 pub use web::listen::{Limits, serve as serve_with_limits};
 pub use web::security::CONTENT_SECURITY_POLICY;
 pub use web::{AllowedHosts, AppState, app, harden, serve};

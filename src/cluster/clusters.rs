@@ -21,9 +21,11 @@ pub struct Clusters {
     default_context: Option<String>,
     allowed: AllowedContexts,
     cache: Mutex<HashMap<CacheKey, (Option<SystemTime>, Connection)>>,
+    /// Connections through other kubeconfig files (workshop members' clusters), by file.
+    files: Mutex<HashMap<CacheKey, (Option<SystemTime>, Connection)>>,
 }
 
-/// (context, for watches?).
+/// (context, or a kubeconfig file for `files`; for watches?).
 type CacheKey = (String, bool);
 
 impl Clusters {
@@ -38,7 +40,41 @@ impl Clusters {
             default_context,
             allowed,
             cache: Mutex::new(HashMap::new()),
+            files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A connection to the current context of another kubeconfig (a workshop member's own
+    /// cluster), cached while the file is unchanged; `watch` for long reads.
+    pub async fn connect_file(
+        &self,
+        source: &KubeconfigSource,
+        watch: bool,
+    ) -> Result<Connection, ClusterError> {
+        let key = (source.describe(), watch);
+        let stamp = source.modified();
+        if let Ok(cache) = self.files.lock()
+            && let Some((cached, conn)) = cache.get(&key)
+            && *cached == stamp
+        {
+            return Ok(conn.clone());
+        }
+        let (_, current) = source.contexts()?;
+        let context = current.ok_or_else(|| {
+            ClusterError::NoContext(format!(
+                "(none: {} has no current-context)",
+                source.describe()
+            ))
+        })?;
+        let conn = if watch {
+            Connection::open_for_watch(source, &context).await?
+        } else {
+            Connection::open(source, &context).await?
+        };
+        if let Ok(mut cache) = self.files.lock() {
+            cache.insert(key, (stamp, conn.clone()));
+        }
+        Ok(conn)
     }
 
     /// The kubeconfig files, for messages.

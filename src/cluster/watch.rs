@@ -97,7 +97,9 @@ impl WatchHub {
     /// Subscribes to changes of `kind` on the connection's cluster, starting a watcher only
     /// if none runs for that cluster and kind.
     pub fn subscribe(&self, conn: &Connection, kind: WatchKind) -> Subscription {
-        let key = (conn.context.clone(), kind);
+        // Context names repeat across kubeconfigs (every kind cluster's file may say
+        // kind-kubelab): the API server tells clusters apart.
+        let key = (format!("{}@{}", conn.context, conn.server), kind);
         let mut watchers = match self.watchers.lock() {
             Ok(w) => w,
             Err(poisoned) => poisoned.into_inner(),

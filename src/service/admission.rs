@@ -10,27 +10,46 @@ use crate::store::LearnerId;
 use super::{Service, ServiceError, ServiceResult};
 
 /// New learners admitted at once (a class of 40 joining together, twice over).
-const BURST: f64 = 100.0;
+const NEW_LEARNER_BURST: f64 = 100.0;
 /// New learners admitted per second once the burst is spent.
-const PER_SECOND: f64 = 2.0;
+const NEW_LEARNERS_PER_SECOND: f64 = 2.0;
+/// Wrong join codes tolerated at once, then per second (guessing codes stays slow).
+const WRONG_CODE_BURST: f64 = 20.0;
+const WRONG_CODES_PER_SECOND: f64 = 1.0;
 
-/// A token bucket of new-learner admissions.
+/// A token bucket: `burst` at once, refilled at `per_second`.
 #[derive(Debug)]
-pub(super) struct NewLearners(Mutex<(f64, Instant)>);
-
-impl Default for NewLearners {
-    fn default() -> Self {
-        NewLearners(Mutex::new((BURST, Instant::now())))
-    }
+pub(super) struct Bucket {
+    burst: f64,
+    per_second: f64,
+    state: Mutex<(f64, Instant)>,
 }
 
-impl NewLearners {
-    /// Takes one admission; false when none is left right now.
-    fn take(&self, now: Instant) -> bool {
-        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+impl Bucket {
+    fn new(burst: f64, per_second: f64) -> Bucket {
+        Bucket {
+            burst,
+            per_second,
+            state: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    /// The server-wide limit on new learners.
+    pub(super) fn new_learners() -> Bucket {
+        Bucket::new(NEW_LEARNER_BURST, NEW_LEARNERS_PER_SECOND)
+    }
+
+    /// The server-wide limit on wrong join codes.
+    pub(super) fn wrong_codes() -> Bucket {
+        Bucket::new(WRONG_CODE_BURST, WRONG_CODES_PER_SECOND)
+    }
+
+    /// Takes one token; false when none is left right now.
+    pub(super) fn take(&self, now: Instant) -> bool {
+        let mut guard = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let (tokens, last) = &mut *guard;
-        let refill = now.saturating_duration_since(*last).as_secs_f64() * PER_SECOND;
-        *tokens = (*tokens + refill).min(BURST);
+        let refill = now.saturating_duration_since(*last).as_secs_f64() * self.per_second;
+        *tokens = (*tokens + refill).min(self.burst);
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -63,7 +82,7 @@ mod tests {
 
     #[test]
     fn a_burst_then_a_steady_rate() {
-        let bucket = NewLearners::default();
+        let bucket = Bucket::new_learners();
         let start = Instant::now();
         let admitted = (0..150).filter(|_| bucket.take(start)).count();
         assert_eq!(admitted, 100);

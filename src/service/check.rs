@@ -41,7 +41,7 @@ impl Service {
         task: &Task,
     ) -> ServiceResult<(Verdict, i64)> {
         let me = self.learner(learner).await?;
-        let verdict = check(self.connection(&me).await, task).await;
+        let verdict = check(self.connection(learner, &me).await, task).await;
         let id = self
             .0
             .store

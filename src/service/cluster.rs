@@ -76,6 +76,8 @@ impl Service {
 
     /// Binds the learner to one of the allowed contexts; an empty name goes back to the default.
     pub async fn choose_context(&self, learner: &LearnerId, context: &str) -> ServiceResult<()> {
+        self.refuse_for_members(learner, "choosing another cluster")
+            .await?;
         let context = context.trim();
         let now = self.now();
         if context.is_empty() {

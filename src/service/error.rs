@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// Re-grading an attempt that was never graded.
     #[error("Only a graded exam can be re-graded.")]
     RegradeBeforeGrading,
+    /// Too many wrong join codes lately (someone guessing codes).
+    #[error("Too many wrong join codes; wait a few seconds and check the code on the projector.")]
+    TooManyJoins,
     /// Too many new learners are writing at once (a client inventing identities).
     #[error("Too many new learners at once on this server; try again in a few seconds.")]
     TooManyNewLearners,

@@ -32,9 +32,7 @@ impl Service {
         let task = self.open_task(learner, task).await?;
         let me = self.learner(learner).await?;
         let mut subscriptions = Vec::new();
-        if let Ok(context) = self.context_of(&me)
-            && let Ok(conn) = self.0.clusters.connect_for_watch(&context).await
-        {
+        if let Ok(conn) = self.connect_learner(learner, &me, true).await {
             for kind in WatchKind::for_needs(&plan::needs(&task.checks)) {
                 subscriptions.push(self.0.watches.subscribe(&conn, kind));
             }

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod selftest;
 pub mod steps;
 mod task;
+mod workshops;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use live::LiveChecks;
 pub use practice::PracticeBoard;
 pub use steps::{Action, Outcome, SetupOptions};
 pub use task::SharedTask;
+pub use workshops::{Joined, Provider, Roster, Workshop, WorkshopSpec};
 
 /// What a use-case returns.
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -46,7 +48,8 @@ struct Inner {
     steps: SetupOptions,
     preparations: Preparations,
     clock: Clock,
-    new_learners: admission::NewLearners,
+    new_learners: admission::Bucket,
+    failed_joins: admission::Bucket,
 }
 
 impl Service {
@@ -61,7 +64,8 @@ impl Service {
             steps: SetupOptions::from_env(),
             preparations: Preparations::default(),
             clock,
-            new_learners: admission::NewLearners::default(),
+            new_learners: admission::Bucket::new_learners(),
+            failed_joins: admission::Bucket::wrong_codes(),
         }))
     }
 
@@ -129,9 +133,30 @@ impl Service {
     /// The learner's connection: the one place it is made. A cluster that cannot be used is
     /// not a request error: each use-case reports it in its own result (criteria that could
     /// not be judged, a setup step that failed).
-    async fn connection(&self, me: &LearnerSnapshot) -> Result<Connection, ClusterError> {
+    async fn connection(
+        &self,
+        learner: &LearnerId,
+        me: &LearnerSnapshot,
+    ) -> Result<Connection, ClusterError> {
+        self.connect_learner(learner, me, false).await
+    }
+
+    /// The learner's cluster: a workshop member's own one, else their chosen context.
+    async fn connect_learner(
+        &self,
+        learner: &LearnerId,
+        me: &LearnerSnapshot,
+        watch: bool,
+    ) -> Result<Connection, ClusterError> {
+        if let Some(source) = self.member_cluster(learner).await? {
+            return self.0.clusters.connect_file(&source, watch).await;
+        }
         let context = self.context_of(me)?;
-        self.0.clusters.connect(&context).await
+        if watch {
+            self.0.clusters.connect_for_watch(&context).await
+        } else {
+            self.0.clusters.connect(&context).await
+        }
     }
 
     /// Refuses work on a task that belongs to the learner's unfinished exam: its hints,

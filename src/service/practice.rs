@@ -61,7 +61,7 @@ impl Service {
         }
         let me = self.learner(learner).await?;
         let outcome = self
-            .run_on(self.connection(&me).await, task, Action::Setup)
+            .run_on(self.connection(learner, &me).await, task, Action::Setup)
             .await;
         let timer = Timer::start(self.now(), task.minutes);
         Ok(self

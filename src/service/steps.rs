@@ -335,7 +335,9 @@ impl Service {
     ) -> ServiceResult<Outcome> {
         let task = self.open_task(learner, task).await?;
         let me = self.learner(learner).await?;
-        Ok(self.run_on(self.connection(&me).await, task, action).await)
+        Ok(self
+            .run_on(self.connection(learner, &me).await, task, action)
+            .await)
     }
 
     /// Runs a task's steps on a connection, or reports why it could not connect.

@@ -6,6 +6,7 @@ mod exams;
 mod learners;
 mod practice;
 mod progress;
+mod workshops;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask, Grading};
 pub use learners::LearnerId;
 pub use practice::PracticeAttempt;
 pub use progress::{BestScore, SectionDone};
+pub use workshops::{MemberRow, NewWorkshop, WorkshopRow};
 
 /// The migrations under migrations/, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

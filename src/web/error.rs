@@ -143,7 +143,9 @@ impl From<ServiceError> for AppError {
             | ServiceError::ExamNotGraded { .. }
             | ServiceError::RegradeBeforeGrading
             | ServiceError::RegradeAfterDeadline => AppError::Conflict(message),
-            ServiceError::TooManyNewLearners => AppError::TooMany(message),
+            ServiceError::TooManyNewLearners | ServiceError::TooManyJoins => {
+                AppError::TooMany(message)
+            }
             ServiceError::Store(err) => AppError::Store(err),
         }
     }

@@ -10,6 +10,7 @@ mod exams;
 mod files;
 mod health;
 pub mod identity;
+pub mod instructor;
 mod learner;
 mod lesson;
 pub mod listen;
@@ -21,6 +22,7 @@ mod server;
 mod setup;
 mod state;
 mod task;
+mod workshops;
 
 use std::any::Any;
 
@@ -104,6 +106,9 @@ pub fn app(state: AppState) -> Router {
             post(exam_api::retry_setup),
         )
         .route("/me", get(learner::show))
+        .route("/join/{code}", get(workshops::join_page))
+        .route("/join", post(workshops::join_form))
+        .route("/api/v1/join", post(workshops::join_api))
         .route("/cluster", get(cluster::show))
         .route("/cluster/context", post(cluster::set_context))
         .route("/api/v1/cluster", get(cluster::api))
@@ -134,6 +139,23 @@ pub fn app(state: AppState) -> Router {
         .route("/lessons/{lesson}/files/{name}", get(files::lesson_file))
         .route("/static/{*path}", get(files::asset))
         .route("/healthz", get(health::check))
+        .route("/instructor", get(workshops::home))
+        .route("/instructor/sign-in", get(instructor::sign_in))
+        .route("/instructor/sign-out", post(instructor::sign_out))
+        .route("/instructor/workshops", post(workshops::create_form))
+        .route("/instructor/workshops/{id}", get(workshops::roster_page))
+        .route(
+            "/instructor/workshops/{id}/delete",
+            post(workshops::delete_form),
+        )
+        .route(
+            "/api/v1/workshops",
+            get(workshops::list_api).post(workshops::create_api),
+        )
+        .route(
+            "/api/v1/workshops/{id}",
+            get(workshops::roster_api).delete(workshops::delete_api),
+        )
         .fallback(not_found);
     harden(routes, state)
 }

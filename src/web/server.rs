@@ -46,6 +46,14 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             allowed_contexts(&args),
         ),
     );
+    let gate = match instructor_gate(&args) {
+        Ok(gate) => gate,
+        Err(message) => {
+            eprintln!("kubelab: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = state.with_instructor(gate);
     // Exams keep their deadlines across restarts: resume, reschedule or grade late.
     state.service.recover_exams().await;
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
@@ -81,6 +89,37 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The instructor's secret: from `--instructor-token-file`, else a fresh one-time token whose
+/// sign-in link is printed (on stderr, with the logs).
+fn instructor_gate(args: &ServeArgs) -> Result<super::instructor::InstructorGate, String> {
+    use super::instructor::{InstructorGate, random_secret};
+    if let Some(path) = &args.instructor_token_file {
+        let secret = std::fs::read_to_string(path)
+            .map_err(|e| {
+                format!(
+                    "cannot read the instructor token file {}: {e}",
+                    path.display()
+                )
+            })?
+            .trim()
+            .to_string();
+        if secret.len() < 16 {
+            return Err(format!(
+                "the instructor token in {} is shorter than 16 characters; use a long random one (e.g. `openssl rand -hex 24`)",
+                path.display()
+            ));
+        }
+        return Ok(InstructorGate::reusable(secret));
+    }
+    let secret =
+        random_secret().map_err(|e| format!("no randomness for the instructor token: {e}"))?;
+    eprintln!(
+        "kubelab: instructor sign-in (works once): http://{}/instructor/sign-in?token={secret}",
+        args.addr
+    );
+    Ok(InstructorGate::one_time(secret))
 }
 
 /// Loopback names, `--allow-host` names, and the address listened on.

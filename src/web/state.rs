@@ -28,6 +28,8 @@ pub struct App {
     pub allowed_hosts: AllowedHosts,
     /// Raised when the server shuts down, so open streams end.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The instructor's secret.
+    pub instructor: crate::web::instructor::InstructorGate,
 }
 
 impl AppState {
@@ -43,7 +45,19 @@ impl AppState {
             service: Service::new(catalogue, store, clusters, Clock::system()),
             allowed_hosts,
             stopping: tokio::sync::watch::Sender::new(false),
+            instructor: crate::web::instructor::InstructorGate::none(),
         }))
+    }
+
+    /// The same state with an instructor secret (before serving: the state is not shared yet).
+    pub fn with_instructor(self, gate: crate::web::instructor::InstructorGate) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut app) => {
+                app.instructor = gate;
+                AppState(Arc::new(app))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 
     /// Tells open streams (live verdicts) that the server is shutting down.

@@ -20,3 +20,4 @@ mod selftest;
 mod setup;
 mod store;
 mod support;
+mod workshops;

@@ -129,6 +129,8 @@ impl Service {
         chosen: &BTreeMap<String, String>,
     ) -> ServiceResult<(AttemptView, bool)> {
         let exam = self.exam(exam)?;
+        // Exams address clusters by the server's contexts; a member's own cluster is not one.
+        self.refuse_for_members(learner, "starting an exam").await?;
         let me = self.learner(learner).await?;
         let fallback = self.context_of(&me).ok();
         let placements = exam::plan(

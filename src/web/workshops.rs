@@ -1,0 +1,281 @@
+//! Workshop pages and API: the instructor's list, create form and roster; the class's join
+//! page. Instructor routes answer only a signed-in instructor (everyone else: 404).
+
+use askama::Template;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header::HOST};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use serde::{Deserialize, Serialize};
+
+use crate::service::{Joined, Provider, Roster, Workshop, WorkshopSpec};
+use crate::web::error::{ApiError, AppError, AppResult};
+use crate::web::identity::CurrentLearner;
+use crate::web::instructor::Instructor;
+use crate::web::page::{Chrome, Page, SizedPage};
+use crate::web::state::AppState;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The URL a class opens to join, from the address the instructor reached the server by.
+fn join_url(headers: &HeaderMap, code: &str) -> String {
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    format!("http://{host}/join/{code}")
+}
+
+/// `POST /api/v1/workshops` answer.
+#[derive(Serialize)]
+pub struct Created {
+    id: i64,
+    code: String,
+    join_url: String,
+}
+
+/// `POST /api/v1/workshops` (instructor).
+pub async fn create_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    headers: HeaderMap,
+    body: Result<Json<WorkshopSpec>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    let Json(spec) = body.map_err(AppError::from_json)?;
+    let workshop = state.service.create_workshop(spec).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            id: workshop.id,
+            join_url: join_url(&headers, &workshop.code),
+            code: workshop.code,
+        }),
+    ))
+}
+
+/// `GET /api/v1/workshops` (instructor).
+pub async fn list_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+) -> ApiResult<Json<Vec<Workshop>>> {
+    Ok(Json(state.service.workshops().await?))
+}
+
+/// `GET /api/v1/workshops/{id}` (instructor): the roster.
+pub async fn roster_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Roster>> {
+    Ok(Json(state.service.roster(id).await?))
+}
+
+/// `DELETE /api/v1/workshops/{id}` (instructor).
+pub async fn delete_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state.service.delete_workshop(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/join` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinBody {
+    code: String,
+    display_name: String,
+}
+
+/// `POST /api/v1/join`: the cookie's learner becomes a member.
+pub async fn join_api(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+    body: Result<Json<JoinBody>, JsonRejection>,
+) -> ApiResult<Json<Joined>> {
+    let Json(body) = body.map_err(AppError::from_json)?;
+    Ok(Json(
+        state
+            .service
+            .join(&learner, &body.code, &body.display_name)
+            .await?,
+    ))
+}
+
+/// `/instructor`: workshops and the form to create one.
+#[derive(Template)]
+#[template(path = "instructor.html")]
+pub struct InstructorPage {
+    chrome: Chrome,
+    workshops: Vec<Workshop>,
+    lessons: Vec<(String, String)>,
+}
+
+impl SizedPage for InstructorPage {}
+
+/// `GET /instructor`.
+pub async fn home(State(state): State<AppState>, _instructor: Instructor) -> AppResult<Response> {
+    let workshops = state.service.workshops().await?;
+    let lessons = state
+        .service
+        .catalogue()
+        .lessons
+        .iter()
+        .map(|l| (l.id.clone(), l.title.clone()))
+        .collect();
+    Ok(Page(InstructorPage {
+        chrome: Chrome::default(),
+        workshops,
+        lessons,
+    })
+    .into_response())
+}
+
+/// The create form.
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    title: String,
+    lesson: String,
+    kubeconfigs: String,
+    #[serde(default)]
+    capacity: String,
+}
+
+/// `POST /instructor/workshops`.
+pub async fn create_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> AppResult<Redirect> {
+    let Form(form) = form.map_err(AppError::from_form)?;
+    let capacity = match form.capacity.trim() {
+        "" => None,
+        n => Some(n.parse::<u32>().map_err(|_| {
+            AppError::BadRequest(format!("capacity `{n}` is not a number of learners"))
+        })?),
+    };
+    let spec = WorkshopSpec {
+        title: form.title,
+        lesson: form.lesson,
+        tasks: Vec::new(),
+        provider: Provider::Kubeconfigs {
+            dir: form.kubeconfigs.trim().into(),
+        },
+        capacity,
+        ends_at: None,
+    };
+    let workshop = state.service.create_workshop(spec).await?;
+    Ok(Redirect::to(&format!(
+        "/instructor/workshops/{}",
+        workshop.id
+    )))
+}
+
+/// `/instructor/workshops/{id}`: the roster.
+#[derive(Template)]
+#[template(path = "workshop.html")]
+pub struct WorkshopPage {
+    chrome: Chrome,
+    roster: Roster,
+    join_url: String,
+    task_titles: Vec<String>,
+}
+
+impl SizedPage for WorkshopPage {}
+
+/// `GET /instructor/workshops/{id}`.
+pub async fn roster_page(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let roster = state.service.roster(id).await?;
+    let task_titles = roster
+        .workshop
+        .tasks
+        .iter()
+        .map(|t| {
+            state
+                .service
+                .catalogue()
+                .task(t)
+                .map_or_else(|| t.clone(), |task| task.title.clone())
+        })
+        .collect();
+    Ok(Page(WorkshopPage {
+        chrome: Chrome::default(),
+        join_url: join_url(&headers, &roster.workshop.code),
+        roster,
+        task_titles,
+    })
+    .into_response())
+}
+
+/// `POST /instructor/workshops/{id}/delete`.
+pub async fn delete_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+) -> AppResult<Redirect> {
+    state.service.delete_workshop(id).await?;
+    Ok(Redirect::to("/instructor"))
+}
+
+/// `/join/{code}`: the class's join page.
+#[derive(Template)]
+#[template(path = "join.html")]
+pub struct JoinPage {
+    chrome: Chrome,
+    code: String,
+    name: String,
+    joined: Option<Joined>,
+}
+
+impl SizedPage for JoinPage {}
+
+/// `GET /join/{code}`.
+pub async fn join_page(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let chrome = Chrome::load(&state, &learner).await?;
+    Ok(Page(JoinPage {
+        name: chrome.learner_name.clone().unwrap_or_default(),
+        chrome,
+        code: code.trim().to_ascii_uppercase(),
+        joined: None,
+    })
+    .into_response())
+}
+
+/// The join form.
+#[derive(Debug, Deserialize)]
+pub struct JoinForm {
+    code: String,
+    display_name: String,
+}
+
+/// `POST /join`.
+pub async fn join_form(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+    form: Result<Form<JoinForm>, FormRejection>,
+) -> AppResult<Response> {
+    let Form(form) = form.map_err(AppError::from_form)?;
+    let joined = state
+        .service
+        .join(&learner, &form.code, &form.display_name)
+        .await?;
+    let chrome = Chrome::load(&state, &learner).await?;
+    Ok(Page(JoinPage {
+        chrome,
+        code: form.code.trim().to_ascii_uppercase(),
+        name: form.display_name.trim().to_string(),
+        joined: Some(joined),
+    })
+    .into_response())
+}

@@ -1,0 +1,351 @@
+//! Workshops: the instructor signs in with a secret, creates a workshop on a folder of
+//! kubeconfigs, learners join with the code and each works on a cluster of their own; the
+//! roster shows who is where. Learners never see instructor pages or each other's clusters.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use fake_apiserver::{FakeCluster, Server};
+use serde_json::Value;
+
+use crate::exams::solve_deploy_two_pods;
+use crate::fake::nodes;
+use crate::support::{Reply, TestApp, app_on, request};
+
+const SECRET: &str = "a-long-instructor-secret-0123456789";
+
+async fn app_with(gate: kubelab::InstructorGate) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kubelab::Store::open(&dir.path().join("kubelab.db"))
+        .await
+        .unwrap();
+    let app = app_on(store, dir);
+    let state = app.state.clone();
+    drop(app.router);
+    drop(app.state);
+    let state = state.with_instructor(gate);
+    TestApp {
+        router: kubelab::app(state.clone()),
+        state,
+        store: app.store,
+        dir: app.dir,
+    }
+}
+
+async fn sign_in(app: &TestApp, token: &str) -> Reply {
+    app.get(&format!("/instructor/sign-in?token={token}"), None)
+        .await
+}
+
+fn instructor_cookie(reply: &Reply) -> String {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("kubelab_instructor="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("the sign-in sets the instructor cookie")
+}
+
+async fn json(app: &TestApp, method: Method, path: &str, cookie: &str, body: &str) -> Reply {
+    app.send(
+        request(method, path)
+            .header("cookie", cookie)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn instructor_pages_exist_only_for_a_signed_in_instructor() {
+    let app = app_with(kubelab::InstructorGate::one_time(SECRET.into())).await;
+    let learner = app.learner().await;
+    for path in [
+        "/instructor",
+        "/instructor/workshops/1",
+        "/api/v1/workshops",
+        "/api/v1/workshops/1",
+    ] {
+        assert_eq!(
+            app.get(path, Some(&learner)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(sign_in(&app, "wrong").await.status, StatusCode::NOT_FOUND);
+    let signed = sign_in(&app, SECRET).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    let cookie = instructor_cookie(&signed);
+    let set = signed.headers["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert_eq!(
+        app.get("/instructor", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+    // The printed link works once.
+    assert_eq!(sign_in(&app, SECRET).await.status, StatusCode::NOT_FOUND);
+    // A forged cookie, and the real one after signing out, are refused.
+    let forged = "kubelab_instructor=00112233445566778899aabbccddeeff0011223344556677";
+    assert_eq!(
+        app.get("/instructor", Some(forged)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let out = app
+        .call(Method::POST, "/instructor/sign-out", &cookie)
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/instructor", Some(&cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+struct Class {
+    fakes: Vec<(FakeCluster, Server)>,
+    dir: tempfile::TempDir,
+}
+
+/// Three learner clusters (fake API servers), one kubeconfig file each; every file names
+/// its context kind-kubelab, as kind's would.
+async fn class() -> Class {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fakes = Vec::new();
+    for n in 1..=3 {
+        let fake = FakeCluster::new();
+        nodes(&fake, true);
+        let server = fake.start().await.unwrap();
+        std::fs::write(
+            dir.path().join(format!("learner-{n}.yaml")),
+            fake.kubeconfig(&server, "kind-kubelab"),
+        )
+        .unwrap();
+        fakes.push((fake, server));
+    }
+    Class { fakes, dir }
+}
+
+fn cell<'a>(roster: &'a Value, learner: &str, task: &str) -> &'a Value {
+    roster["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == learner)
+        .unwrap_or_else(|| panic!("{learner} not on the roster: {roster:#}"))["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["task"] == task)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_joins_and_each_learner_works_on_their_own_cluster() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({
+        "title": "Pod networking, Tuesday",
+        "lesson": "pod-connectivity",
+        "tasks": ["deploy-two-pods", "fix-port-conflict"],
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()},
+    })
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = created.json();
+    let code = created["code"].as_str().unwrap().to_string();
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(code.len(), 6);
+    assert!(
+        created["join_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/join/{code}"))
+    );
+
+    // A learner cannot create one, nor read the roster.
+    let ada = app.learner().await;
+    assert_eq!(
+        json(&app, Method::POST, "/api/v1/workshops", &ada, &body)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut learners = Vec::new();
+    for name in ["Ada", "Brian", "Chen", "Dana"] {
+        let cookie = if name == "Ada" {
+            ada.clone()
+        } else {
+            app.learner().await
+        };
+        let join =
+            serde_json::json!({"code": code.to_lowercase(), "display_name": name}).to_string();
+        let joined = json(&app, Method::POST, "/api/v1/join", &cookie, &join).await;
+        assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+        learners.push((name, cookie, joined.json()));
+    }
+    let clusters: Vec<&Value> = learners.iter().map(|(_, _, j)| &j["cluster"]).collect();
+    assert_eq!(clusters[0], "learner-1.yaml");
+    assert_eq!(clusters[1], "learner-2.yaml");
+    assert_eq!(clusters[2], "learner-3.yaml");
+    assert_eq!(
+        learners[3].2["status"], "waiting",
+        "three clusters for four learners"
+    );
+    let wrong = json(
+        &app,
+        Method::POST,
+        "/api/v1/join",
+        &ada,
+        r#"{"code": "ZZZZZZ", "display_name": "Ada"}"#,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+
+    // Ada solves the task on her cluster; Brian's check runs on his, which is untouched.
+    solve_deploy_two_pods(&class.fakes[0].0);
+    let ada_check = app
+        .call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", &ada)
+        .await
+        .json();
+    assert_eq!(ada_check["passed"], true, "{ada_check:#}");
+    class.fakes[0].0.clear_requests();
+    let brian = &learners[1].1;
+    let brian_check = app
+        .call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", brian)
+        .await
+        .json();
+    assert_eq!(brian_check["passed"], false);
+    assert!(
+        class.fakes[0].0.requests().is_empty(),
+        "Brian's check never touches Ada's cluster"
+    );
+    assert!(
+        !class.fakes[1].0.requests().is_empty(),
+        "Brian's check runs on his cluster"
+    );
+    // Dana waits: her check says so instead of using someone else's cluster.
+    let dana = app
+        .call(
+            Method::POST,
+            "/api/v1/tasks/deploy-two-pods/check",
+            &learners[3].1,
+        )
+        .await
+        .json();
+    assert!(
+        dana.to_string().contains("you wait for a free one"),
+        "{dana:#}"
+    );
+    // Members cannot switch to another context or start an exam on the server's clusters.
+    let exam = json(
+        &app,
+        Method::POST,
+        "/api/v1/exams/pod-connectivity-one-cluster/attempts",
+        &ada,
+        "{}",
+    )
+    .await;
+    assert_eq!(exam.status, StatusCode::BAD_REQUEST, "{}", exam.body);
+
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    assert_eq!(roster["code"], code.as_str());
+    assert_eq!(cell(&roster, "Ada", "deploy-two-pods")["status"], "passed");
+    assert_eq!(
+        cell(&roster, "Brian", "deploy-two-pods")["status"],
+        "failed"
+    );
+    assert_eq!(
+        cell(&roster, "Chen", "deploy-two-pods")["status"],
+        "not-started"
+    );
+    assert_eq!(
+        cell(&roster, "Ada", "fix-port-conflict")["status"],
+        "not-started"
+    );
+    let dana_row = roster["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == "Dana")
+        .unwrap();
+    assert_eq!(dana_row["cluster"]["state"], "waiting");
+    let page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("learner-2.yaml") && page.body.contains(&code),
+        "{}",
+        page.body
+    );
+    assert!(
+        app.get(&format!("/instructor/workshops/{id}"), Some(&ada))
+            .await
+            .status
+            == StatusCode::NOT_FOUND
+    );
+
+    // The join page and form work without JavaScript.
+    let form = app.get(&format!("/join/{code}"), Some(&ada)).await;
+    assert!(
+        form.body.contains(&format!("value=\"{code}\"")),
+        "{}",
+        form.body
+    );
+}
+
+#[tokio::test]
+async fn a_workshop_needs_a_real_lesson_tasks_and_kubeconfigs() {
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let empty = tempfile::tempdir().unwrap();
+    let bad_file = tempfile::tempdir().unwrap();
+    std::fs::write(bad_file.path().join("x.yaml"), "not: a kubeconfig").unwrap();
+    for (body, wanted) in [
+        (
+            serde_json::json!({"title": "T", "lesson": "nope", "provider": {"kind": "kubeconfigs", "dir": empty.path()}}),
+            "no lesson",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "tasks": ["nope"], "provider": {"kind": "kubeconfigs", "dir": empty.path()}}),
+            "not in lesson",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kubeconfigs", "dir": empty.path()}}),
+            "holds no files",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kubeconfigs", "dir": bad_file.path()}}),
+            "x.yaml",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kind"}}),
+            "unknown variant",
+        ),
+    ] {
+        let reply = json(
+            &app,
+            Method::POST,
+            "/api/v1/workshops",
+            &instructor,
+            &body.to_string(),
+        )
+        .await;
+        assert!(reply.status.is_client_error(), "{body}: {}", reply.body);
+        assert!(
+            reply.body.to_lowercase().contains(&wanted.to_lowercase()),
+            "{body}: {}",
+            reply.body
+        );
+    }
+}
