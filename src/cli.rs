@@ -388,3 +388,84 @@ pub async fn selftest(args: SelftestArgs) -> ExitCode {
         ExitCode::FAILURE
     }
 }
+
+/// `kubelab workshop create|list|delete`: scripts a class on the server's database; exit 0
+/// on success, 1 on a refusal (said why), 2 on bad usage or unusable content.
+pub async fn workshop(command: crate::config::WorkshopCommand) -> ExitCode {
+    use crate::config::WorkshopCommand;
+    use crate::service::{Provider, WorkshopSpec};
+    let db = match &command {
+        WorkshopCommand::Create(a) => &a.db,
+        WorkshopCommand::List(a) => a,
+        WorkshopCommand::Delete(a) => &a.db,
+    };
+    let service = match workshop_service(db).await {
+        Ok(service) => service,
+        Err(code) => return code,
+    };
+    let outcome = match command {
+        WorkshopCommand::Create(args) => {
+            let spec = WorkshopSpec {
+                title: args.title.clone(),
+                lesson: args.lesson.clone(),
+                tasks: args.tasks.clone(),
+                provider: Provider::Kubeconfigs {
+                    dir: args.kubeconfigs.clone(),
+                },
+                capacity: args.capacity,
+                ends_at: None,
+            };
+            service.create_workshop(spec).await.map(|w| {
+                if args.json {
+                    println!("{}", serde_json::to_string_pretty(&w).unwrap_or_default());
+                } else {
+                    println!("workshop {}: {} (join code {})", w.id, w.title, w.code);
+                    println!("learners open /join/{} on this server", w.code);
+                }
+            })
+        }
+        WorkshopCommand::List(_) => service.workshops().await.map(|all| {
+            if all.is_empty() {
+                println!("no workshops");
+            }
+            for w in all {
+                println!("{}\t{}\t{}\t{}", w.id, w.code, w.lesson, w.title);
+            }
+        }),
+        WorkshopCommand::Delete(args) => service
+            .delete_workshop(args.id)
+            .await
+            .map(|()| println!("deleted workshop {}", args.id)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kubelab: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn workshop_service(db: &crate::config::DbArgs) -> Result<crate::service::Service, ExitCode> {
+    let catalogue = db.content.load().map_err(|report| {
+        eprintln!("{report}");
+        ExitCode::from(2)
+    })?;
+    let store = crate::store::Store::open(&db.db_path())
+        .await
+        .map_err(|err| {
+            eprintln!("kubelab: {err}");
+            ExitCode::FAILURE
+        })?;
+    let clusters = crate::cluster::Clusters::new(
+        crate::cluster::KubeconfigSource::resolve(None),
+        None,
+        crate::cluster::AllowedContexts::All,
+    );
+    Ok(crate::service::Service::new(
+        catalogue,
+        store,
+        clusters,
+        crate::clock::Clock::system(),
+    ))
+}

@@ -29,12 +29,92 @@ pub enum Command {
     Reset(TaskArgs),
     /// Prove the tasks' checks on a cluster: wrong answers lose points, right ones keep full marks.
     Selftest(SelftestArgs),
+    /// Create, list or delete workshops (the same database as `serve`).
+    Workshop {
+        /// What to do.
+        #[command(subcommand)]
+        command: WorkshopCommand,
+    },
     /// Create or delete the lesson's kind cluster (needs docker and kind).
     Cluster {
         /// What to do with the cluster.
         #[command(subcommand)]
         command: ClusterCommand,
     },
+}
+
+/// `kubelab workshop` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WorkshopCommand {
+    /// Create a workshop on a folder of kubeconfigs (one cluster per learner); prints its join code.
+    Create(WorkshopCreateArgs),
+    /// List workshops with their join codes.
+    List(DbArgs),
+    /// Delete a workshop (its learners keep their progress).
+    Delete(WorkshopDeleteArgs),
+}
+
+/// The database to use.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// SQLite database file [default: the user's data folder, e.g. ~/.local/share/kubelab/kubelab.db].
+    #[arg(long, env = "KUBELAB_DB")]
+    pub db: Option<PathBuf>,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
+}
+
+impl DbArgs {
+    /// The database path: `--db`, or `kubelab.db` in the platform's data folder.
+    pub fn db_path(&self) -> PathBuf {
+        default_db(self.db.clone())
+    }
+}
+
+fn default_db(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("kubelab")
+            .join("kubelab.db")
+    })
+}
+
+/// `kubelab workshop create` flags.
+#[derive(Debug, Clone, Args)]
+pub struct WorkshopCreateArgs {
+    /// Title shown to the class.
+    #[arg(long)]
+    pub title: String,
+    /// The lesson it teaches.
+    #[arg(long, default_value = "pod-connectivity")]
+    pub lesson: String,
+    /// Tasks on the roster (repeatable) [default: the lesson's].
+    #[arg(long = "task")]
+    pub tasks: Vec<String>,
+    /// A folder of kubeconfig files, one learner cluster each (its current context).
+    #[arg(long)]
+    pub kubeconfigs: PathBuf,
+    /// Most learners.
+    #[arg(long)]
+    pub capacity: Option<u32>,
+    /// Print the workshop as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Database and content.
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `kubelab workshop delete` flags.
+#[derive(Debug, Clone, Args)]
+pub struct WorkshopDeleteArgs {
+    /// The workshop id (see `kubelab workshop list`).
+    pub id: i64,
+    /// Database and content.
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `kubelab cluster` subcommands.
@@ -193,12 +273,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The database path: `--db`, or `kubelab.db` in the platform's data folder.
     pub fn db_path(&self) -> PathBuf {
-        self.db.clone().unwrap_or_else(|| {
-            dirs::data_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("kubelab")
-                .join("kubelab.db")
-        })
+        default_db(self.db.clone())
     }
 }
 

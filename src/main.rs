@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Reset(args) => run(cli::steps(args, Action::Reset)),
         Command::Selftest(args) => run(cli::selftest(args)),
         Command::Cluster { command } => run(cli::cluster(command)),
+        Command::Workshop { command } => run(cli::workshop(command)),
     }
 }
 

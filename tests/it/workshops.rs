@@ -349,3 +349,63 @@ async fn a_workshop_needs_a_real_lesson_tasks_and_kubeconfigs() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workshops_from_the_command_line() {
+    let class = class().await;
+    let db = tempfile::tempdir().unwrap();
+    let db = db.path().join("k.db");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubelab"))
+            .arg("workshop")
+            .args(args)
+            .arg("--db")
+            .arg(&db)
+            .env_remove("KUBELAB_CONTENT")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let dir = class.dir.path().to_str().unwrap().to_string();
+    let (code, out, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "create",
+            "--title",
+            "Friday class",
+            "--kubeconfigs",
+            &dir,
+            "--json",
+        ])
+    });
+    assert_eq!(code, Some(0), "{out}{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["title"], "Friday class");
+    let join_code = created["code"].as_str().unwrap().to_string();
+    let (code, out, _) = tokio::task::block_in_place(|| run(&["list"]));
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&join_code) && out.contains("Friday class"),
+        "{out}"
+    );
+    let id = created["id"].to_string();
+    let (code, _, _) = tokio::task::block_in_place(|| run(&["delete", &id]));
+    assert_eq!(code, Some(0));
+    let (code, _, err) = tokio::task::block_in_place(|| run(&["delete", &id]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("workshop"), "{err}");
+    let (code, _, err) = tokio::task::block_in_place(|| {
+        run(&[
+            "create",
+            "--title",
+            "x",
+            "--kubeconfigs",
+            "/nonexistent/kubelab",
+        ])
+    });
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read the kubeconfig folder"), "{err}");
+}
