@@ -47,6 +47,10 @@ impl Service {
             .store
             .record_check(learner, &verdict, &self.0.catalogue.digest, self.now())
             .await?;
+        self.publish(super::ClassEvent::Verdict {
+            learner: learner.as_str().to_string(),
+            task: task.id.clone(),
+        });
         Ok((verdict, id))
     }
 

@@ -30,7 +30,7 @@ pub use live::LiveChecks;
 pub use practice::PracticeBoard;
 pub use steps::{Action, Outcome, SetupOptions};
 pub use task::SharedTask;
-pub use workshops::{Joined, Provider, Roster, Workshop, WorkshopSpec};
+pub use workshops::{ClassEvent, Joined, Provider, Roster, Workshop, WorkshopSpec};
 
 /// What a use-case returns.
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -50,6 +50,8 @@ struct Inner {
     clock: Clock,
     new_learners: admission::Bucket,
     failed_joins: admission::Bucket,
+    /// What instructors' live rosters follow: verdicts stored, learners joining.
+    class_events: tokio::sync::broadcast::Sender<workshops::ClassEvent>,
 }
 
 impl Service {
@@ -66,6 +68,7 @@ impl Service {
             clock,
             new_learners: admission::Bucket::new_learners(),
             failed_joins: admission::Bucket::wrong_codes(),
+            class_events: tokio::sync::broadcast::Sender::new(256),
         }))
     }
 

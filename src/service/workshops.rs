@@ -96,9 +96,49 @@ pub struct MemberCluster {
     pub state: &'static str,
 }
 
+/// Something an instructor's live roster shows without a reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassEvent {
+    /// A verdict was stored for a learner's task.
+    Verdict {
+        /// The learner's id.
+        learner: String,
+        /// The task.
+        task: String,
+    },
+    /// Someone joined a workshop.
+    Joined {
+        /// The workshop's id.
+        workshop: i64,
+    },
+}
+
+/// A roster cell that changed, addressed by its row key and task.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellUpdate {
+    /// The row's key.
+    pub row: String,
+    /// The new cell.
+    #[serde(flatten)]
+    pub cell: Cell,
+}
+
+/// A stable key for a learner's roster row that does not reveal their id (which is their
+/// cookie): a short hash.
+fn row_key(learner: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("roster:{learner}").as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// One learner on the roster.
 #[derive(Debug, Clone, Serialize)]
 pub struct RosterRow {
+    /// A stable key for the row (not the learner's id).
+    pub key: String,
     /// The name they joined with.
     pub display_name: String,
     /// Their cluster.
@@ -351,6 +391,9 @@ impl Service {
             .store
             .join_workshop(workshop.id, learner, &name, &clusters, now)
             .await?;
+        self.publish(ClassEvent::Joined {
+            workshop: workshop.id,
+        });
         Ok(Joined {
             workshop: workshop.title,
             status: if member.cluster.is_some() {
@@ -383,6 +426,7 @@ impl Service {
             tasks.push(cell(id, max, latest.as_ref().map(|r| &r.verdict)));
         }
         Ok(RosterRow {
+            key: row_key(&member.learner_id),
             display_name: member.display_name,
             cluster: MemberCluster {
                 state: if member.cluster.is_some() {
@@ -486,5 +530,44 @@ impl Service {
             ))),
             None => Ok(()),
         }
+    }
+}
+
+impl Service {
+    /// Tells live rosters about a change (nobody listening is fine).
+    pub(super) fn publish(&self, event: ClassEvent) {
+        let _ = self.0.class_events.send(event);
+    }
+
+    /// Follows class events (for an instructor's live roster).
+    pub fn class_events(&self) -> tokio::sync::broadcast::Receiver<ClassEvent> {
+        self.0.class_events.subscribe()
+    }
+
+    /// The roster cell a verdict event changes in workshop `id`, if the learner is a member
+    /// and the task on its roster.
+    pub async fn cell_update(
+        &self,
+        id: i64,
+        learner: &str,
+        task: &str,
+    ) -> ServiceResult<Option<CellUpdate>> {
+        let workshop = self.workshop(id).await?;
+        if !workshop.tasks.iter().any(|t| t == task) {
+            return Ok(None);
+        }
+        let Some(learner_id) = LearnerId::parse(learner) else {
+            return Ok(None);
+        };
+        match self.0.store.membership(&learner_id).await? {
+            Some(m) if m.workshop_id == id => {}
+            _ => return Ok(None),
+        }
+        let max = self.0.catalogue.task(task).map_or(0, |t| t.max_points());
+        let latest = self.0.store.latest_check(&learner_id, task).await?;
+        Ok(Some(CellUpdate {
+            row: row_key(learner),
+            cell: cell(task, max, latest.as_ref().map(|r| &r.verdict)),
+        }))
     }
 }

@@ -144,6 +144,7 @@ pub fn app(state: AppState) -> Router {
         .route("/instructor/sign-out", post(instructor::sign_out))
         .route("/instructor/workshops", post(workshops::create_form))
         .route("/instructor/workshops/{id}", get(workshops::roster_page))
+        .route("/instructor/workshops/{id}/live", get(workshops::live))
         .route(
             "/instructor/workshops/{id}/delete",
             post(workshops::delete_form),

@@ -279,3 +279,59 @@ pub async fn join_form(
     })
     .into_response())
 }
+
+/// `GET /instructor/workshops/{id}/live`: roster changes as Server-Sent Events (`cell` with
+/// the changed cell as JSON, `joined` when the roster grows). Waits on the service's class
+/// events: nothing runs while nothing changes.
+pub async fn live(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+) -> AppResult<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+> {
+    use crate::service::ClassEvent;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    state.service.workshop(id).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+    let mut events = state.service.class_events();
+    let stopped = state.stopped();
+    tokio::spawn(async move {
+        tokio::pin!(stopped);
+        loop {
+            let event = tokio::select! {
+                e = events.recv() => e,
+                () = tx.closed() => return,
+                () = &mut stopped => return,
+            };
+            let out = match event {
+                Ok(ClassEvent::Verdict { learner, task }) => {
+                    match state.service.cell_update(id, &learner, &task).await {
+                        Ok(Some(update)) => Event::default()
+                            .event("cell")
+                            .data(serde_json::to_string(&update).unwrap_or_default()),
+                        _ => continue,
+                    }
+                }
+                Ok(ClassEvent::Joined { workshop }) if workshop == id => {
+                    Event::default().event("joined").data("{}")
+                }
+                Ok(ClassEvent::Joined { .. }) => continue,
+                // Missed events: the page reloads to catch up.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    Event::default().event("joined").data("{}")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if tx.send(out).await.is_err() {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(crate::web::live::KEEP_ALIVE)))
+}

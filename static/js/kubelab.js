@@ -297,4 +297,19 @@
       show();
     });
   }
+  // The instructor's roster follows verdicts and joins live; without JavaScript, reload.
+  var roster = document.querySelector(".roster-card[data-live]");
+  if (roster && window.EventSource) {
+    var feed = new EventSource(roster.getAttribute("data-live"));
+    feed.addEventListener("cell", function (event) {
+      var update;
+      try { update = JSON.parse(event.data); } catch (e) { return; }
+      var cell = document.getElementById("cell-" + update.row + "-" + update.task);
+      if (!cell) { window.location.reload(); return; }
+      cell.className = "status-" + update.status;
+      cell.textContent = update.status +
+        (typeof update.score === "number" ? " " + update.score + "/" + update.max_score : "");
+    });
+    feed.addEventListener("joined", function () { window.location.reload(); });
+  }
 })();

@@ -409,3 +409,92 @@ async fn workshops_from_the_command_line() {
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot read the kubeconfig folder"), "{err}");
 }
+
+/// The roster follows a learner's verdict live (SSE), without a reload or polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roster_cell_changes_live_when_a_learner_solves_a_task() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Live", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let ada = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    assert_eq!(
+        json(&app, Method::POST, "/api/v1/join", &ada, &join)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            request(Method::GET, &format!("/instructor/workshops/{id}/live"))
+                .header("cookie", &instructor)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    solve_deploy_two_pods(&class.fakes[0].0);
+    let started = std::time::Instant::now();
+    let check = app
+        .call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", &ada)
+        .await
+        .json();
+    assert_eq!(check["passed"], true);
+    let mut seen = String::new();
+    while !seen.contains("event: cell") || !seen.contains("\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("a roster event within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        seen.contains("\"status\":\"passed\"") && seen.contains("deploy-two-pods"),
+        "{seen}"
+    );
+    let page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await
+        .body;
+    let row = seen
+        .split("\"row\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        page.contains(&format!("id=\"cell-{row}-deploy-two-pods\"")),
+        "the page has the cell the event names"
+    );
+    assert!(
+        !page.contains(ada.trim_start_matches("kubelab_learner=")),
+        "the learner's cookie id is never shown"
+    );
+}
