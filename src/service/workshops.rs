@@ -571,3 +571,43 @@ impl Service {
         }))
     }
 }
+
+impl Service {
+    /// The instructor resets one learner's task on that learner's own cluster (the row key
+    /// names the learner, as the roster shows it).
+    pub async fn reset_member_task(
+        &self,
+        workshop: i64,
+        row: &str,
+        task: &str,
+    ) -> ServiceResult<super::Outcome> {
+        let ws = self.workshop(workshop).await?;
+        if !ws.tasks.iter().any(|t| t == task) {
+            return Err(ServiceError::not_found(
+                "task on this workshop's roster",
+                task,
+            ));
+        }
+        let member = self
+            .0
+            .store
+            .workshop_members(workshop)
+            .await?
+            .into_iter()
+            .find(|m| row_key(&m.learner_id) == row)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let learner = LearnerId::parse(&member.learner_id)
+            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        let task = self.task(task)?;
+        let me = self.learner(&learner).await?;
+        let outcome = self
+            .run_on(
+                self.connection(&learner, &me).await,
+                task,
+                super::Action::Reset,
+            )
+            .await;
+        tracing::info!(workshop, task = %task.id, ok = outcome.ok, "instructor reset a learner's task");
+        Ok(outcome)
+    }
+}

@@ -146,6 +146,10 @@ pub fn app(state: AppState) -> Router {
         .route("/instructor/workshops/{id}", get(workshops::roster_page))
         .route("/instructor/workshops/{id}/live", get(workshops::live))
         .route(
+            "/instructor/workshops/{id}/learners/{row}/tasks/{task}/reset",
+            post(workshops::reset_member_task_form),
+        )
+        .route(
             "/instructor/workshops/{id}/delete",
             post(workshops::delete_form),
         )
@@ -156,6 +160,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/workshops/{id}",
             get(workshops::roster_api).delete(workshops::delete_api),
+        )
+        .route(
+            "/api/v1/workshops/{id}/learners/{row}/tasks/{task}/reset",
+            post(workshops::reset_member_task),
         )
         .fallback(not_found);
     harden(routes, state)

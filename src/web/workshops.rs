@@ -335,3 +335,26 @@ pub async fn live(
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(crate::web::live::KEEP_ALIVE)))
 }
+
+/// `POST /api/v1/workshops/{id}/learners/{row}/tasks/{task}/reset` (instructor): resets one
+/// learner's task on their own cluster; answers the steps as setup and reset do.
+pub async fn reset_member_task(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row, task)): Path<(i64, String, String)>,
+) -> ApiResult<Json<crate::service::Outcome>> {
+    Ok(Json(
+        state.service.reset_member_task(id, &row, &task).await?,
+    ))
+}
+
+/// `POST /instructor/workshops/{id}/learners/{row}/tasks/{task}/reset`: the same from the
+/// roster page, back to it afterwards.
+pub async fn reset_member_task_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row, task)): Path<(i64, String, String)>,
+) -> AppResult<Redirect> {
+    state.service.reset_member_task(id, &row, &task).await?;
+    Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
+}

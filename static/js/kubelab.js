@@ -307,8 +307,10 @@
       var cell = document.getElementById("cell-" + update.row + "-" + update.task);
       if (!cell) { window.location.reload(); return; }
       cell.className = "status-" + update.status;
+      var action = cell.querySelector(".cell-action");
       cell.textContent = update.status +
         (typeof update.score === "number" ? " " + update.score + "/" + update.max_score : "");
+      if (action) { cell.appendChild(action); }
     });
     feed.addEventListener("joined", function () { window.location.reload(); });
   }

@@ -498,3 +498,71 @@ async fn the_roster_cell_changes_live_when_a_learner_solves_a_task() {
         "the learner's cookie id is never shown"
     );
 }
+
+/// The instructor resets one learner's task: on that learner's cluster only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_resets_one_learners_task_on_their_cluster() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Reset", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    for name in ["Ada", "Brian"] {
+        let cookie = app.learner().await;
+        let join = serde_json::json!({"code": code, "display_name": name}).to_string();
+        assert_eq!(
+            json(&app, Method::POST, "/api/v1/join", &cookie, &join)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    for (fake, _) in &class.fakes[..2] {
+        solve_deploy_two_pods(fake);
+    }
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    let ada = roster["learners"][0]["key"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/workshops/{id}/learners/{ada}/tasks/deploy-two-pods/reset");
+    assert_eq!(
+        app.call(Method::POST, &path, &app.learner().await)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let reset = app.call(Method::POST, &path, &instructor).await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert_eq!(reset.json()["ok"], true, "{}", reset.body);
+    let gone = |n: usize| {
+        class.fakes[n]
+            .0
+            .get("v1", "Pod", Some("test"), "pod1")
+            .is_none()
+    };
+    for _ in 0..50 {
+        if gone(0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone(0), "Ada's pod1 is gone");
+    assert!(!gone(1), "Brian's cluster is untouched");
+    let unknown = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/workshops/{id}/learners/nobody/tasks/deploy-two-pods/reset"),
+            &instructor,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
