@@ -14,6 +14,8 @@ const FRESH_WAIT: Duration = Duration::from_secs(6);
 /// What the header shows about the learner's cluster.
 #[derive(Debug, Clone, Default)]
 pub struct Badge {
+    /// The cluster a workshop gave the learner (their checks use it, not a context).
+    pub workshop_cluster: Option<String>,
     /// The context the learner's checks use, if one can be determined.
     pub context: Option<String>,
     /// Its last known status (None while the first probe runs).
@@ -39,9 +41,20 @@ impl Service {
     /// The header's view of the learner's cluster; never waits (a stale status is refreshed
     /// in the background).
     pub fn badge(&self, me: &LearnerSnapshot) -> Badge {
+        if let Some(cluster) = &me.workshop_cluster {
+            return Badge {
+                workshop_cluster: Some(cluster.clone()),
+                context: None,
+                status: None,
+            };
+        }
         let context = self.context_of(me).ok();
         let status = context.as_deref().and_then(|c| self.cached_status(c));
-        Badge { context, status }
+        Badge {
+            workshop_cluster: None,
+            context,
+            status,
+        }
     }
 
     /// The cached status of a context, refreshed in the background when stale.

@@ -21,6 +21,8 @@ pub struct LearnerSnapshot {
     pub best_scores: Vec<BestScore>,
     /// The kubeconfig context they chose, if any.
     pub context: Option<String>,
+    /// The cluster their workshop gave them, if they are in one and it did.
+    pub workshop_cluster: Option<String>,
 }
 
 /// The cache with a generation counter, so a read that raced a write is not cached.
@@ -80,6 +82,7 @@ impl Store {
             sections_done: self.sections_done(id).await?,
             best_scores: self.best_scores(id).await?,
             context: self.learner_context(id).await?,
+            workshop_cluster: self.membership(id).await?.and_then(|m| m.cluster),
         });
         self.cache.put(id, generation, snapshot.clone());
         Ok(snapshot)

@@ -117,6 +117,7 @@ impl Store {
 
     /// Deletes a workshop and its memberships; whether it existed.
     pub async fn delete_workshop(&self, id: i64) -> Result<bool, StoreError> {
+        let members = self.workshop_members(id).await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM workshop_members WHERE workshop_id = ?")
             .bind(id)
@@ -129,6 +130,12 @@ impl Store {
             .rows_affected()
             == 1;
         tx.commit().await?;
+        // Their pages showed the workshop's cluster: forget the cached snapshots.
+        for m in members {
+            if let Some(learner) = LearnerId::parse(&m.learner_id) {
+                self.cache.invalidate(&learner);
+            }
+        }
         Ok(gone)
     }
 

@@ -134,7 +134,7 @@ pub async fn sign_in(
         return AppError::NotFound("There is no page at `/instructor/sign-in`.".into())
             .into_response();
     };
-    if !state.instructor.accepts(&token) {
+    if !state.instructor().accepts(&token) {
         return AppError::NotFound("There is no page at `/instructor/sign-in`.".into())
             .into_response();
     }

@@ -40,6 +40,8 @@ pub struct Chrome {
     pub context: Option<String>,
     /// Its last known status (None while the first probe runs).
     pub cluster: Option<ClusterStatus>,
+    /// The cluster a workshop gave the learner, if any.
+    pub workshop_cluster: Option<String>,
 }
 
 impl Chrome {
@@ -51,6 +53,7 @@ impl Chrome {
             learner_name: snapshot.display_name.clone(),
             context: badge.context,
             cluster: badge.status,
+            workshop_cluster: badge.workshop_cluster,
         }
     }
 
@@ -71,6 +74,9 @@ impl Chrome {
 
     /// The header's cluster line.
     pub fn cluster_line(&self) -> String {
+        if let Some(cluster) = &self.workshop_cluster {
+            return format!("workshop cluster {cluster}");
+        }
         match (&self.cluster, &self.context) {
             (Some(status), _) => status.summary(),
             (None, Some(context)) => format!("{context}: checking…"),
@@ -96,6 +102,7 @@ impl Chrome {
             }
             Some(status) if status.reachable => "degraded",
             Some(_) => "down",
+            None if self.workshop_cluster.is_some() => "unknown",
             None if self.context.is_none() => "down",
             None => "unknown",
         }

@@ -28,8 +28,8 @@ pub struct App {
     pub allowed_hosts: AllowedHosts,
     /// Raised when the server shuts down, so open streams end.
     stopping: tokio::sync::watch::Sender<bool>,
-    /// The instructor's secret.
-    pub instructor: crate::web::instructor::InstructorGate,
+    /// The instructor's secret, set once before serving.
+    instructor: std::sync::OnceLock<crate::web::instructor::InstructorGate>,
 }
 
 impl AppState {
@@ -45,19 +45,24 @@ impl AppState {
             service: Service::new(catalogue, store, clusters, Clock::system()),
             allowed_hosts,
             stopping: tokio::sync::watch::Sender::new(false),
-            instructor: crate::web::instructor::InstructorGate::none(),
+            instructor: std::sync::OnceLock::new(),
         }))
     }
 
-    /// The same state with an instructor secret (before serving: the state is not shared yet).
+    /// The same state with an instructor secret; the first secret set stays.
     pub fn with_instructor(self, gate: crate::web::instructor::InstructorGate) -> AppState {
-        match Arc::try_unwrap(self.0) {
-            Ok(mut app) => {
-                app.instructor = gate;
-                AppState(Arc::new(app))
-            }
-            Err(shared) => AppState(shared),
-        }
+        let _ = self.0.instructor.set(gate);
+        self
+    }
+
+    /// The instructor's secret (none: nobody can sign in).
+    pub fn instructor(&self) -> &crate::web::instructor::InstructorGate {
+        static NONE: std::sync::OnceLock<crate::web::instructor::InstructorGate> =
+            std::sync::OnceLock::new();
+        self.0
+            .instructor
+            .get()
+            .unwrap_or_else(|| NONE.get_or_init(crate::web::instructor::InstructorGate::none))
     }
 
     /// Tells open streams (live verdicts) that the server is shutting down.

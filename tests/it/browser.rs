@@ -83,6 +83,11 @@ pub fn start_driver() -> Option<Driver> {
 }
 
 pub async fn browser(driver: &Driver) -> Client {
+    browser_in(driver, driver._profile.path()).await
+}
+
+/// A browser session with its own profile (its own cookies): another person at another machine.
+pub async fn browser_in(driver: &Driver, profile: &Path) -> Client {
     // fantoccini's rustls and kube's both compile in; pick one provider for the process.
     kubelab::install_crypto_provider();
     let mut caps = serde_json::Map::new();
@@ -95,7 +100,7 @@ pub async fn browser(driver: &Driver) -> Client {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--disable-quic", "--window-size=1280,1000",
-                format!("--user-data-dir={}", driver._profile.path().display()),
+                format!("--user-data-dir={}", profile.display()),
             ]
         }),
     );

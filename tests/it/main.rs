@@ -20,4 +20,5 @@ mod selftest;
 mod setup;
 mod store;
 mod support;
+mod workshop_browser;
 mod workshops;
