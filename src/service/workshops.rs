@@ -111,6 +111,15 @@ pub enum ClassEvent {
         /// The workshop's id.
         workshop: i64,
     },
+    /// The instructor sent a message.
+    Message {
+        /// The workshop's id.
+        workshop: i64,
+        /// One learner's id, or everyone.
+        learner: Option<String>,
+        /// What it says.
+        text: String,
+    },
 }
 
 /// A roster cell that changed, addressed by its row key and task.
@@ -609,5 +618,56 @@ impl Service {
             .await;
         tracing::info!(workshop, task = %task.id, ok = outcome.ok, "instructor reset a learner's task");
         Ok(outcome)
+    }
+}
+
+/// The longest instructor message.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+impl Service {
+    /// Sends a message to a workshop's learners (`to`: one learner by roster row key); shown
+    /// at the top of their pages, live on task pages.
+    pub async fn send_message(&self, id: i64, to: Option<&str>, text: &str) -> ServiceResult<()> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+            return Err(ServiceError::Invalid(format!(
+                "a message has 1 to {MAX_MESSAGE_CHARS} characters"
+            )));
+        }
+        self.workshop(id).await?;
+        let learner = match to {
+            None => None,
+            Some(row) => {
+                let member = self
+                    .0
+                    .store
+                    .workshop_members(id)
+                    .await?
+                    .into_iter()
+                    .find(|m| row_key(&m.learner_id) == row)
+                    .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+                LearnerId::parse(&member.learner_id)
+            }
+        };
+        self.0
+            .store
+            .add_workshop_message(id, learner.as_ref(), text, self.now())
+            .await?;
+        self.publish(ClassEvent::Message {
+            workshop: id,
+            learner: learner.map(|l| l.as_str().to_string()),
+            text: text.to_string(),
+        });
+        Ok(())
+    }
+
+    /// The workshop the learner is in, if any.
+    pub async fn workshop_of(&self, learner: &LearnerId) -> ServiceResult<Option<i64>> {
+        Ok(self
+            .0
+            .store
+            .membership(learner)
+            .await?
+            .map(|m| m.workshop_id))
     }
 }

@@ -23,6 +23,8 @@ pub struct LearnerSnapshot {
     pub context: Option<String>,
     /// The cluster their workshop gave them, if they are in one and it did.
     pub workshop_cluster: Option<String>,
+    /// The latest messages from their workshop's instructor, newest first.
+    pub messages: Vec<String>,
 }
 
 /// The cache with a generation counter, so a read that raced a write is not cached.
@@ -83,6 +85,7 @@ impl Store {
             best_scores: self.best_scores(id).await?,
             context: self.learner_context(id).await?,
             workshop_cluster: self.membership(id).await?.and_then(|m| m.cluster),
+            messages: self.messages_for(id).await?,
         });
         self.cache.put(id, generation, snapshot.clone());
         Ok(snapshot)

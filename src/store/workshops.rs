@@ -119,6 +119,10 @@ impl Store {
     pub async fn delete_workshop(&self, id: i64) -> Result<bool, StoreError> {
         let members = self.workshop_members(id).await?;
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM workshop_messages WHERE workshop_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM workshop_members WHERE workshop_id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -218,6 +222,51 @@ impl Store {
         .await?;
         self.commit_for(tx, learner).await?;
         Ok(member)
+    }
+
+    /// Stores a message to a workshop's learners (`to`: one learner, else everyone) and
+    /// forgets the recipients' cached pages.
+    pub async fn add_workshop_message(
+        &self,
+        workshop: i64,
+        to: Option<&LearnerId>,
+        text: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO workshop_messages (workshop_id, learner_id, text, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(workshop)
+        .bind(to.map(LearnerId::as_str))
+        .bind(text)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        let members = self.workshop_members(workshop).await?;
+        for m in members {
+            if let Some(learner) = LearnerId::parse(&m.learner_id)
+                && to.is_none_or(|t| *t == learner)
+            {
+                self.cache.invalidate(&learner);
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest messages a learner got from their workshop (newest first, at most three).
+    pub async fn messages_for(&self, learner: &LearnerId) -> Result<Vec<String>, StoreError> {
+        let Some(member) = self.membership(learner).await? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT text FROM workshop_messages WHERE workshop_id = ? AND (learner_id IS NULL OR learner_id = ?) \
+             ORDER BY id DESC LIMIT 3",
+        )
+        .bind(member.workshop_id)
+        .bind(learner.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(t,)| t).collect())
     }
 
     /// Records a new instructor session by the hash of its cookie.

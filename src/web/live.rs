@@ -11,7 +11,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 
 use crate::clock::{Precision, utc};
-use crate::service::LiveChecks;
+use crate::service::{ClassEvent, LiveChecks};
 use crate::web::error::AppResult;
 use crate::web::identity::CurrentLearner;
 use crate::web::state::AppState;
@@ -28,15 +28,43 @@ pub struct VerdictFragment {
     last: Option<VerdictView>,
 }
 
-async fn forward(state: AppState, mut live: LiveChecks, events: mpsc::Sender<Event>) {
+/// A workshop message for this learner, if the class event is one.
+fn message_for(event: ClassEvent, workshop: Option<i64>, learner: &str) -> Option<String> {
+    match event {
+        ClassEvent::Message {
+            workshop: w,
+            learner: to,
+            text,
+        } if Some(w) == workshop && to.as_deref().is_none_or(|t| t == learner) => Some(text),
+        _ => None,
+    }
+}
+
+async fn forward(
+    state: AppState,
+    learner: crate::store::LearnerId,
+    mut live: LiveChecks,
+    events: mpsc::Sender<Event>,
+) {
     let stopped = state.stopped();
     tokio::pin!(stopped);
+    let workshop = state.service.workshop_of(&learner).await.ok().flatten();
+    let mut class = state.service.class_events();
     loop {
         let verdict = tokio::select! {
             next = live.next() => next,
             () = events.closed() => return,
             // Shutdown ends the stream, so the server can exit; the page reconnects later.
             () = &mut stopped => return,
+            event = class.recv(), if workshop.is_some() => {
+                if let Ok(text) = event
+                    && let Some(text) = message_for(text, workshop, learner.as_str())
+                    && events.send(Event::default().event("message").data(text)).await.is_err()
+                {
+                    return;
+                }
+                continue;
+            }
         };
         let event = match verdict {
             Ok(verdict) => {
@@ -74,7 +102,7 @@ pub async fn stream(
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let live = state.service.live(&learner, &id).await?;
     let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(forward(state, live, tx));
+    tokio::spawn(forward(state, learner, live, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok(event), rx))
     });

@@ -146,6 +146,14 @@ pub fn app(state: AppState) -> Router {
         .route("/instructor/workshops/{id}", get(workshops::roster_page))
         .route("/instructor/workshops/{id}/live", get(workshops::live))
         .route(
+            "/instructor/workshops/{id}/messages",
+            post(workshops::message_form),
+        )
+        .route(
+            "/api/v1/workshops/{id}/messages",
+            post(workshops::message_api),
+        )
+        .route(
             "/instructor/workshops/{id}/learners/{row}/tasks/{task}/reset",
             post(workshops::reset_member_task_form),
         )

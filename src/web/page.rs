@@ -42,6 +42,8 @@ pub struct Chrome {
     pub cluster: Option<ClusterStatus>,
     /// The cluster a workshop gave the learner, if any.
     pub workshop_cluster: Option<String>,
+    /// The latest messages from the learner's workshop instructor.
+    pub messages: Vec<String>,
 }
 
 impl Chrome {
@@ -54,6 +56,7 @@ impl Chrome {
             context: badge.context,
             cluster: badge.status,
             workshop_cluster: badge.workshop_cluster,
+            messages: snapshot.messages.clone(),
         }
     }
 

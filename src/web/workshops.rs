@@ -318,7 +318,7 @@ pub async fn live(
                 Ok(ClassEvent::Joined { workshop }) if workshop == id => {
                     Event::default().event("joined").data("{}")
                 }
-                Ok(ClassEvent::Joined { .. }) => continue,
+                Ok(ClassEvent::Joined { .. } | ClassEvent::Message { .. }) => continue,
                 // Missed events: the page reloads to catch up.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     Event::default().event("joined").data("{}")
@@ -356,5 +356,47 @@ pub async fn reset_member_task_form(
     Path((id, row, task)): Path<(i64, String, String)>,
 ) -> AppResult<Redirect> {
     state.service.reset_member_task(id, &row, &task).await?;
+    Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
+}
+
+/// A message to the class (or one learner, by roster row key).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    text: String,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `POST /api/v1/workshops/{id}/messages` (instructor).
+pub async fn message_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(body) = body.map_err(AppError::from_json)?;
+    state
+        .service
+        .send_message(id, body.to.as_deref(), &body.text)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The roster page's message form.
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    text: String,
+}
+
+/// `POST /instructor/workshops/{id}/messages`.
+pub async fn message_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+    form: Result<Form<MessageForm>, FormRejection>,
+) -> AppResult<Redirect> {
+    let Form(form) = form.map_err(AppError::from_form)?;
+    state.service.send_message(id, None, &form.text).await?;
     Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }

@@ -145,6 +145,22 @@
         target.innerHTML = event.data;
         showStatus("Live: re-checked whenever your cluster changes");
       });
+      // A message from the workshop's instructor, shown at the top of the page.
+      source.addEventListener("message", function (event) {
+        var box = document.querySelector(".class-messages");
+        if (!box) {
+          box = document.createElement("aside");
+          box.className = "class-messages";
+          box.setAttribute("role", "status");
+          box.appendChild(document.createElement("ul"));
+          var main = document.getElementById("main");
+          main.parentNode.insertBefore(box, main);
+        }
+        var item = document.createElement("li");
+        item.textContent = event.data;
+        var list = box.querySelector("ul");
+        list.insertBefore(item, list.firstChild);
+      });
       source.addEventListener("error", function () { showStatus(""); });
     };
     var disconnect = function () {
@@ -298,9 +314,9 @@
     });
   }
   // The instructor's roster follows verdicts and joins live; without JavaScript, reload.
-  var roster = document.querySelector(".roster-card[data-live]");
+  var roster = document.querySelector(".roster-card[data-roster-live]");
   if (roster && window.EventSource) {
-    var feed = new EventSource(roster.getAttribute("data-live"));
+    var feed = new EventSource(roster.getAttribute("data-roster-live"));
     feed.addEventListener("cell", function (event) {
       var update;
       try { update = JSON.parse(event.data); } catch (e) { return; }

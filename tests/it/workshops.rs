@@ -566,3 +566,84 @@ async fn the_instructor_resets_one_learners_task_on_their_cluster() {
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+/// A message to the class shows on members' pages, and arrives live on an open task page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_reaches_the_class() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Msg", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let ada = app.learner().await;
+    let outsider = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    assert_eq!(
+        json(&app, Method::POST, "/api/v1/join", &ada, &join)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            request(Method::GET, "/tasks/deploy-two-pods/live")
+                .header("cookie", &ada)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut stream = response.into_body();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let sent = json(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/messages"),
+        &instructor,
+        r#"{"text": "Break until 10:45"}"#,
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::NO_CONTENT, "{}", sent.body);
+    let mut seen = String::new();
+    while !seen.contains("event: message") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), stream.frame())
+            .await
+            .expect("the message arrives on the open task page")
+            .unwrap()
+            .unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    assert!(seen.contains("data: Break until 10:45"), "{seen}");
+    let page = app.get("/lessons/pod-connectivity", Some(&ada)).await.body;
+    assert!(page.contains("class-messages") && page.contains("Break until 10:45"));
+    let other = app
+        .get("/lessons/pod-connectivity", Some(&outsider))
+        .await
+        .body;
+    assert!(!other.contains("Break until 10:45"), "only members see it");
+    let learner_try = json(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/messages"),
+        &ada,
+        r#"{"text": "x"}"#,
+    )
+    .await;
+    assert_eq!(learner_try.status, StatusCode::NOT_FOUND);
+}
