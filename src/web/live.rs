@@ -28,6 +28,47 @@ pub struct VerdictFragment {
     last: Option<VerdictView>,
 }
 
+/// Stops a helper task when the stream it feeds ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends the learner's workshop messages on their stream until it closes.
+async fn forward_messages(
+    state: AppState,
+    workshop: i64,
+    learner: String,
+    events: mpsc::Sender<Event>,
+) {
+    let mut class = state.service.class_events();
+    let stopped = state.stopped();
+    tokio::pin!(stopped);
+    loop {
+        let event = tokio::select! {
+            event = class.recv() => event,
+            () = events.closed() => return,
+            () = &mut stopped => return,
+        };
+        let text = match event {
+            Ok(event) => message_for(event, Some(workshop), &learner),
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if let Some(text) = text
+            && events
+                .send(Event::default().event("message").data(text))
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+}
+
 /// A workshop message for this learner, if the class event is one.
 fn message_for(event: ClassEvent, workshop: Option<i64>, learner: &str) -> Option<String> {
     match event {
@@ -46,25 +87,25 @@ async fn forward(
     mut live: LiveChecks,
     events: mpsc::Sender<Event>,
 ) {
+    // Workshop messages go out on the same stream from a task of their own: a select on both
+    // here would cancel a re-check in flight whenever anyone's verdict is published.
+    let _messages = match state.service.workshop_of(&learner).await {
+        Ok(Some(workshop)) => Some(AbortOnDrop(tokio::spawn(forward_messages(
+            state.clone(),
+            workshop,
+            learner.as_str().to_string(),
+            events.clone(),
+        )))),
+        _ => None,
+    };
     let stopped = state.stopped();
     tokio::pin!(stopped);
-    let workshop = state.service.workshop_of(&learner).await.ok().flatten();
-    let mut class = state.service.class_events();
     loop {
         let verdict = tokio::select! {
             next = live.next() => next,
             () = events.closed() => return,
             // Shutdown ends the stream, so the server can exit; the page reconnects later.
             () = &mut stopped => return,
-            event = class.recv(), if workshop.is_some() => {
-                if let Ok(text) = event
-                    && let Some(text) = message_for(text, workshop, learner.as_str())
-                    && events.send(Event::default().event("message").data(text)).await.is_err()
-                {
-                    return;
-                }
-                continue;
-            }
         };
         let event = match verdict {
             Ok(verdict) => {

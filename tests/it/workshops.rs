@@ -647,3 +647,70 @@ async fn a_message_reaches_the_class() {
     .await;
     assert_eq!(learner_try.status, StatusCode::NOT_FOUND);
 }
+
+/// Two members with task pages open; both their clusters change at once. Each page gets its
+/// new verdict: one learner's stored verdict never cancels another's re-check (it did, when
+/// workshop messages shared the re-check loop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_open_task_page_of_a_class_follows_its_own_cluster() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Pages", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let code = created["code"].as_str().unwrap().to_string();
+    let mut streams = Vec::new();
+    for name in ["Ada", "Brian", "Chen"] {
+        let cookie = app.learner().await;
+        let join = serde_json::json!({"code": code, "display_name": name}).to_string();
+        assert_eq!(
+            json(&app, Method::POST, "/api/v1/join", &cookie, &join)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let response = app
+            .router
+            .clone()
+            .oneshot(
+                request(Method::GET, "/tasks/deploy-two-pods/live")
+                    .header("cookie", &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        streams.push(response.into_body());
+    }
+    // Each page's first verdict: the namespace is missing.
+    async fn next_verdict(body: &mut Body) -> String {
+        let mut seen = String::new();
+        while !(seen.contains("event: verdict") && seen.ends_with("\n\n")) {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+                .await
+                .expect("a verdict within 10 s")
+                .unwrap()
+                .unwrap();
+            if let Some(data) = frame.data_ref() {
+                seen.push_str(&String::from_utf8_lossy(data));
+            }
+        }
+        seen
+    }
+    for stream in &mut streams {
+        next_verdict(stream).await;
+    }
+    for (fake, _) in &class.fakes {
+        crate::fake::namespace_test(fake);
+    }
+    for (n, stream) in streams.iter_mut().enumerate() {
+        let verdict = next_verdict(stream).await;
+        assert!(verdict.contains("1 / 11 points"), "learner {n}: {verdict}");
+    }
+}
