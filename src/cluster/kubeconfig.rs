@@ -16,6 +16,14 @@ pub struct KubeconfigSource {
 }
 
 impl KubeconfigSource {
+    /// The one file, when the source is a single file.
+    pub fn single_path(&self) -> Option<&std::path::Path> {
+        match self.paths.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
     /// `--kubeconfig` if given, else `$KUBECONFIG` (colon-separated), else `~/.kube/config`.
     pub fn resolve(flag: Option<PathBuf>) -> KubeconfigSource {
         if let Some(path) = flag {

@@ -32,6 +32,10 @@ pub struct TaskSnapshot {
     pub slot: String,
     /// The kubeconfig context it runs on.
     pub context: String,
+    /// The kubeconfig file holding that context, when it is not the server's (a workshop
+    /// member's own cluster); attempts stored before it existed read back as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// Its own time budget, as a guide.
     pub minutes: u32,
     /// Points available.
@@ -57,6 +61,7 @@ impl ExamSnapshot {
                     title: task.title.clone(),
                     slot: p.slot.clone(),
                     context: p.context.clone(),
+                    kubeconfig: None,
                     minutes: task.minutes,
                     max_points: task.max_points(),
                     statement_html: task.statement_html.clone(),

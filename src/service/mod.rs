@@ -30,7 +30,9 @@ pub use live::LiveChecks;
 pub use practice::PracticeBoard;
 pub use steps::{Action, Outcome, SetupOptions};
 pub use task::SharedTask;
-pub use workshops::{ClassEvent, Joined, Provider, Roster, Workshop, WorkshopSpec};
+pub use workshops::{
+    ClassEvent, ClassExamRow, Joined, Provider, Roster, Workshop, WorkshopSpec, results_csv,
+};
 
 /// What a use-case returns.
 pub type ServiceResult<T> = Result<T, ServiceError>;

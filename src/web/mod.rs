@@ -154,6 +154,14 @@ pub fn app(state: AppState) -> Router {
             post(workshops::message_api),
         )
         .route(
+            "/api/v1/workshops/{id}/exams",
+            post(workshops::start_class_exam),
+        )
+        .route(
+            "/api/v1/workshops/{id}/exams/{exam}",
+            get(workshops::class_exam_results),
+        )
+        .route(
             "/instructor/workshops/{id}/learners/{row}/tasks/{task}/reset",
             post(workshops::reset_member_task_form),
         )

@@ -400,3 +400,51 @@ pub async fn message_form(
     state.service.send_message(id, None, &form.text).await?;
     Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }
+
+/// `POST /api/v1/workshops/{id}/exams` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassExamBody {
+    exam: String,
+}
+
+/// `POST /api/v1/workshops/{id}/exams` (instructor): starts the exam for every member with a
+/// cluster, each on their own; one line per learner.
+pub async fn start_class_exam(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+    body: Result<Json<ClassExamBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Vec<crate::service::ClassExamRow>>)> {
+    let Json(body) = body.map_err(AppError::from_json)?;
+    let rows = state.service.start_class_exam(id, &body.exam).await?;
+    Ok((StatusCode::CREATED, Json(rows)))
+}
+
+/// `GET /api/v1/workshops/{id}/exams/{exam}` (instructor): the class's results (JSON), or
+/// `.../{exam}.csv` as CSV.
+pub async fn class_exam_results(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, exam)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    if let Some(exam) = exam.strip_suffix(".csv") {
+        let rows = state.service.class_exam_results(id, exam).await?;
+        let csv = crate::service::results_csv(&rows);
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"workshop-{id}-{exam}.csv\""),
+                ),
+            ],
+            csv,
+        )
+            .into_response());
+    }
+    Ok(Json(state.service.class_exam_results(id, &exam).await?).into_response())
+}

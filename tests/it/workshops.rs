@@ -243,16 +243,27 @@ async fn a_class_joins_and_each_learner_works_on_their_own_cluster() {
         dana.to_string().contains("you wait for a free one"),
         "{dana:#}"
     );
-    // Members cannot switch to another context or start an exam on the server's clusters.
+    // Members cannot switch to another context, nor sit an exam that needs more clusters.
     let exam = json(
         &app,
         Method::POST,
-        "/api/v1/exams/pod-connectivity-one-cluster/attempts",
+        "/api/v1/exams/pod-connectivity/attempts",
         &ada,
         "{}",
     )
     .await;
+    // A member's exam runs on their one cluster: an exam needing three is refused.
     assert_eq!(exam.status, StatusCode::BAD_REQUEST, "{}", exam.body);
+    assert!(exam.body.contains("needs 3 clusters"), "{}", exam.body);
+    let switch = json(
+        &app,
+        Method::PUT,
+        "/api/v1/cluster/context",
+        &ada,
+        r#"{"context": "kind-kubelab"}"#,
+    )
+    .await;
+    assert!(switch.status.is_client_error(), "{}", switch.body);
 
     let roster = app
         .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
@@ -713,4 +724,152 @@ async fn every_open_task_page_of_a_class_follows_its_own_cluster() {
         let verdict = next_verdict(stream).await;
         assert!(verdict.contains("1 / 11 points"), "learner {n}: {verdict}");
     }
+}
+
+/// The instructor starts the one-cluster exam for the class: each member sits it on their own
+/// cluster; results come back per learner and task, as JSON and CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_exam_runs_on_each_members_own_cluster() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Exam day", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let mut cookies = Vec::new();
+    for name in ["Ada", "Brian", "Chen", "Dana"] {
+        let cookie = app.learner().await;
+        let join = serde_json::json!({"code": code, "display_name": name}).to_string();
+        assert_eq!(
+            json(&app, Method::POST, "/api/v1/join", &cookie, &join)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        cookies.push(cookie);
+    }
+    let exams = format!("/api/v1/workshops/{id}/exams");
+    let multi = json(
+        &app,
+        Method::POST,
+        &exams,
+        &instructor,
+        r#"{"exam": "pod-connectivity"}"#,
+    )
+    .await
+    .json();
+    assert!(
+        multi[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("needs 3 clusters"),
+        "{multi:#}"
+    );
+    let started = json(
+        &app,
+        Method::POST,
+        &exams,
+        &instructor,
+        r#"{"exam": "pod-connectivity-one-cluster"}"#,
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let started = started.json();
+    for n in 0..3 {
+        assert!(started[n]["attempt"].is_i64(), "{started:#}");
+    }
+    assert_eq!(
+        started[3]["status"], "not-started",
+        "Dana has no cluster: {started:#}"
+    );
+
+    // Every member's setup ran on their own cluster.
+    for (fake, _) in &class.fakes {
+        for _ in 0..100 {
+            if fake
+                .get("v1", "Pod", Some("multi"), "multi-container")
+                .is_some()
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(fake.get("v1", "Namespace", None, "across").is_some());
+        assert!(
+            fake.get("v1", "Pod", Some("multi"), "multi-container")
+                .is_some()
+        );
+    }
+    // Ada solves the first task and submits; the results show her score per task.
+    let ada_attempt = started[0]["attempt"].as_i64().unwrap();
+    for _ in 0..100 {
+        let state = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/exam-attempts/{ada_attempt}"),
+                &cookies[0],
+            )
+            .await
+            .json();
+        if state["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    solve_deploy_two_pods(&class.fakes[0].0);
+    let submitted = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{ada_attempt}/submit"),
+            &cookies[0],
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    let results = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster"),
+            &instructor,
+        )
+        .await
+        .json();
+    assert_eq!(results[0]["display_name"], "Ada");
+    assert_eq!(results[0]["status"], "graded");
+    let tasks = results[0]["tasks"].as_array().unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t[0] == "deploy-two-pods" && t[1] == 11),
+        "{results:#}"
+    );
+    assert_eq!(results[1]["status"], "running");
+    let csv = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster.csv"),
+            &instructor,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(
+        lines[0].starts_with("learner,status,score,max_score,passed,complete,deploy-two-pods"),
+        "{}",
+        csv.body
+    );
+    assert!(lines[1].starts_with("Ada,graded,"), "{}", csv.body);
+    assert_eq!(lines.len(), 5, "{}", csv.body);
 }

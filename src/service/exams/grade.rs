@@ -147,7 +147,7 @@ impl Service {
         let checks = tasks.iter().map(|snapshot| async move {
             match self.0.catalogue.task(&snapshot.task) {
                 None => missing(snapshot),
-                Some(task) => check(self.0.clusters.connect(&snapshot.context).await, task).await,
+                Some(task) => check(self.connect_snapshot(snapshot).await, task).await,
             }
         });
         futures_util::future::join_all(checks).await

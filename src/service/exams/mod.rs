@@ -129,20 +129,28 @@ impl Service {
         chosen: &BTreeMap<String, String>,
     ) -> ServiceResult<(AttemptView, bool)> {
         let exam = self.exam(exam)?;
-        // Exams address clusters by the server's contexts; a member's own cluster is not one.
-        self.refuse_for_members(learner, "starting an exam").await?;
         let me = self.learner(learner).await?;
-        let fallback = self.context_of(&me).ok();
-        let placements = exam::plan(
-            exam,
-            |id| self.0.catalogue.task(id),
-            chosen,
-            &self.contexts(),
-            fallback.as_deref(),
-        )
-        .map_err(ServiceError::ExamPlan)?;
-        self.contexts_free(learner, &exam.id, &placements).await?;
-        let snapshot = ExamSnapshot::freeze(&self.0.catalogue, exam, &placements);
+        let member = self
+            .member_cluster(learner)
+            .await
+            .map_err(ServiceError::Cluster)?;
+        let snapshot = match &member {
+            // A workshop member sits the exam on their own cluster, which must be enough.
+            Some(source) => self.member_snapshot(exam, source)?,
+            None => {
+                let fallback = self.context_of(&me).ok();
+                let placements = exam::plan(
+                    exam,
+                    |id| self.0.catalogue.task(id),
+                    chosen,
+                    &self.contexts(),
+                    fallback.as_deref(),
+                )
+                .map_err(ServiceError::ExamPlan)?;
+                ExamSnapshot::freeze(&self.0.catalogue, exam, &placements)
+            }
+        };
+        self.contexts_free(learner, &exam.id, &snapshot).await?;
         let (id, created) = self
             .0
             .store
@@ -154,33 +162,84 @@ impl Service {
         Ok((view, created))
     }
 
-    /// Refuses contexts another unfinished exam uses: two exams on one cluster would re-run
+    /// Refuses clusters another unfinished exam uses: two exams on one cluster would re-run
     /// each other's setups. The learner's own unfinished attempt of this exam is resumed
-    /// instead, so it does not count.
+    /// instead, so it does not count. A cluster is its kubeconfig file and context.
     async fn contexts_free(
         &self,
         learner: &LearnerId,
         exam: &str,
-        placements: &[exam::Placement],
+        snapshot: &ExamSnapshot,
     ) -> ServiceResult<()> {
         let busy = self.0.store.unfinished_exam_attempts().await?;
         let resumed =
             |a: &crate::store::ExamAttempt| a.learner_id == learner.as_str() && a.exam_id == exam;
+        let same = |a: &exam::TaskSnapshot, b: &exam::TaskSnapshot| {
+            a.context == b.context && a.kubeconfig == b.kubeconfig
+        };
         for other in busy.iter().filter(|a| !resumed(a)) {
-            if let Some(p) = placements.iter().find(|p| {
-                other
-                    .definition
-                    .tasks
-                    .iter()
-                    .any(|t| t.context == p.context)
-            }) {
+            if let Some(t) = snapshot
+                .tasks
+                .iter()
+                .find(|t| other.definition.tasks.iter().any(|o| same(o, t)))
+            {
                 return Err(ServiceError::ExamPlan(vec![exam::PlanError::InUse {
-                    context: p.context.clone(),
+                    context: t.context.clone(),
                     attempt: other.id,
                 }]));
             }
         }
         Ok(())
+    }
+
+    /// The exam placed on a workshop member's one cluster: only exams with a single context fit.
+    fn member_snapshot(
+        &self,
+        exam: &crate::content::Exam,
+        source: &crate::cluster::KubeconfigSource,
+    ) -> ServiceResult<ExamSnapshot> {
+        if exam.contexts.len() != 1 {
+            return Err(ServiceError::Invalid(format!(
+                "{} needs {} clusters; in a workshop you have one: sit a one-cluster exam",
+                exam.title,
+                exam.contexts.len()
+            )));
+        }
+        let (_, current) = source.contexts().map_err(ServiceError::Cluster)?;
+        let context = current.ok_or_else(|| {
+            ServiceError::Invalid(
+                "your workshop cluster's kubeconfig has no current context".into(),
+            )
+        })?;
+        let slot = exam.contexts[0].name.clone();
+        let chosen = BTreeMap::from([(slot, context.clone())]);
+        let placements = exam::plan(
+            exam,
+            |id| self.0.catalogue.task(id),
+            &chosen,
+            std::slice::from_ref(&context),
+            None,
+        )
+        .map_err(ServiceError::ExamPlan)?;
+        let mut snapshot = ExamSnapshot::freeze(&self.0.catalogue, exam, &placements);
+        for task in &mut snapshot.tasks {
+            task.kubeconfig = source.single_path().map(std::path::Path::to_path_buf);
+        }
+        Ok(snapshot)
+    }
+
+    /// The cluster a frozen task runs on: its own kubeconfig file, else the server's context.
+    pub(super) async fn connect_snapshot(
+        &self,
+        task: &exam::TaskSnapshot,
+    ) -> Result<crate::cluster::Connection, crate::cluster::ClusterError> {
+        match &task.kubeconfig {
+            Some(path) => {
+                let source = crate::cluster::KubeconfigSource::file(path.clone());
+                self.0.clusters.connect_file(&source, false).await
+            }
+            None => self.0.clusters.connect(&task.context).await,
+        }
     }
 
     /// Sets a review flag, refused once the exam has ended.

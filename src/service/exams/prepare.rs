@@ -87,7 +87,7 @@ impl Service {
                 "this task is no longer in the content; nothing to set up".to_string(),
             ),
             Some(task) => {
-                let connection = self.0.clusters.connect(&snapshot.context).await;
+                let connection = self.connect_snapshot(snapshot).await;
                 match tokio::time::timeout(budget, self.run_on(connection, task, Action::Setup))
                     .await
                 {
