@@ -150,6 +150,10 @@ pub fn app(state: AppState) -> Router {
             post(workshops::message_form),
         )
         .route(
+            "/instructor/workshops/{id}/exams",
+            post(workshops::start_class_exam_form),
+        )
+        .route(
             "/api/v1/workshops/{id}/messages",
             post(workshops::message_api),
         )

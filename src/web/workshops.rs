@@ -181,6 +181,8 @@ pub struct WorkshopPage {
     roster: Roster,
     join_url: String,
     task_titles: Vec<String>,
+    /// One-cluster exams of the lesson: (id, title).
+    exams: Vec<(String, String)>,
 }
 
 impl SizedPage for WorkshopPage {}
@@ -205,11 +207,20 @@ pub async fn roster_page(
                 .map_or_else(|| t.clone(), |task| task.title.clone())
         })
         .collect();
+    let exams = state
+        .service
+        .catalogue()
+        .exams
+        .iter()
+        .filter(|e| e.contexts.len() == 1)
+        .map(|e| (e.id.clone(), e.title.clone()))
+        .collect();
     Ok(Page(WorkshopPage {
         chrome: Chrome::default(),
         join_url: join_url(&headers, &roster.workshop.code),
         roster,
         task_titles,
+        exams,
     })
     .into_response())
 }
@@ -447,4 +458,22 @@ pub async fn class_exam_results(
             .into_response());
     }
     Ok(Json(state.service.class_exam_results(id, &exam).await?).into_response())
+}
+
+/// The class exam form.
+#[derive(Debug, Deserialize)]
+pub struct ClassExamForm {
+    exam: String,
+}
+
+/// `POST /instructor/workshops/{id}/exams`: starts the exam for the class, back to the roster.
+pub async fn start_class_exam_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path(id): Path<i64>,
+    form: Result<Form<ClassExamForm>, FormRejection>,
+) -> AppResult<Redirect> {
+    let Form(form) = form.map_err(AppError::from_form)?;
+    state.service.start_class_exam(id, &form.exam).await?;
+    Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }

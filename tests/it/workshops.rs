@@ -873,3 +873,55 @@ async fn a_class_exam_runs_on_each_members_own_cluster() {
     assert!(lines[1].starts_with("Ada,graded,"), "{}", csv.body);
     assert_eq!(lines.len(), 5, "{}", csv.body);
 }
+
+/// The roster page offers the class exam and its results, and the form starts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roster_page_starts_a_class_exam() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Form", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let ada = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    let page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await
+        .body;
+    assert!(
+        page.contains("value=\"pod-connectivity-one-cluster\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<option value=\"pod-connectivity\">"),
+        "the three-cluster exam is not offered"
+    );
+    let started = app
+        .send(
+            request(Method::POST, &format!("/instructor/workshops/{id}/exams"))
+                .header("cookie", &instructor)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("exam=pod-connectivity-one-cluster"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let results = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster"),
+            &instructor,
+        )
+        .await
+        .json();
+    assert!(results[0]["attempt"].is_i64(), "{results:#}");
+}
