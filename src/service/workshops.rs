@@ -834,3 +834,50 @@ pub fn results_csv(rows: &[ClassExamRow]) -> String {
     }
     out
 }
+
+/// The most minutes an instructor adds to an exam at once.
+const MAX_EXTENSION_MINUTES: u32 = 120;
+
+impl Service {
+    /// Gives one learner's running exam `minutes` more (the instructor's call, e.g. a lost
+    /// connection); answers the new deadline.
+    pub async fn extend_member_exam(&self, id: i64, row: &str, minutes: u32) -> ServiceResult<i64> {
+        if minutes == 0 || minutes > MAX_EXTENSION_MINUTES {
+            return Err(ServiceError::Invalid(format!(
+                "extend by 1 to {MAX_EXTENSION_MINUTES} minutes"
+            )));
+        }
+        let member = self
+            .0
+            .store
+            .workshop_members(id)
+            .await?
+            .into_iter()
+            .find(|m| row_key(&m.learner_id) == row)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let now = self.now();
+        let running = self
+            .0
+            .store
+            .unfinished_exam_attempts()
+            .await?
+            .into_iter()
+            .find(|a| a.learner_id == member.learner_id && a.status == crate::exam::Status::Running)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!("{} has no running exam", member.display_name))
+            })?;
+        let deadline = running
+            .timer
+            .map(|t| t.deadline_at)
+            .ok_or_else(|| ServiceError::Invalid("the exam has no clock yet".into()))?;
+        let extended = deadline + i64::from(minutes) * 60;
+        if !self.0.store.extend_exam(running.id, extended, now).await? {
+            return Err(ServiceError::Invalid(format!(
+                "{}'s exam has already ended",
+                member.display_name
+            )));
+        }
+        tracing::info!(attempt = running.id, minutes, "instructor extended an exam");
+        Ok(extended)
+    }
+}

@@ -390,6 +390,26 @@ impl Store {
         .await
     }
 
+    /// Moves a running attempt's deadline later, while it has not passed; false otherwise.
+    pub async fn extend_exam(
+        &self,
+        attempt: i64,
+        deadline_at: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.changed_one(
+            sqlx::query(
+                "UPDATE exam_attempts SET deadline_at = ? \
+                 WHERE id = ? AND status = 'running' AND deadline_at >= ? AND deadline_at < ?",
+            )
+            .bind(deadline_at)
+            .bind(attempt)
+            .bind(now)
+            .bind(deadline_at),
+        )
+        .await
+    }
+
     /// Sets a task's review flag while the attempt runs and its deadline has not passed.
     pub async fn flag_exam_task(
         &self,

@@ -162,6 +162,10 @@ pub fn app(state: AppState) -> Router {
             post(workshops::start_class_exam),
         )
         .route(
+            "/api/v1/workshops/{id}/learners/{row}/extend",
+            post(workshops::extend_exam),
+        )
+        .route(
             "/api/v1/workshops/{id}/exams/{exam}",
             get(workshops::class_exam_results),
         )

@@ -477,3 +477,32 @@ pub async fn start_class_exam_form(
     state.service.start_class_exam(id, &form.exam).await?;
     Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }
+
+/// `POST /api/v1/workshops/{id}/learners/{row}/extend` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    minutes: u32,
+}
+
+/// The new deadline.
+#[derive(Serialize)]
+pub struct Extended {
+    deadline_at: i64,
+}
+
+/// `POST /api/v1/workshops/{id}/learners/{row}/extend` (instructor): more time for one
+/// learner's running exam.
+pub async fn extend_exam(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row)): Path<(i64, String)>,
+    body: Result<Json<ExtendBody>, JsonRejection>,
+) -> ApiResult<Json<Extended>> {
+    let Json(body) = body.map_err(AppError::from_json)?;
+    let deadline_at = state
+        .service
+        .extend_member_exam(id, &row, body.minutes)
+        .await?;
+    Ok(Json(Extended { deadline_at }))
+}

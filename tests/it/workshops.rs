@@ -925,3 +925,83 @@ async fn the_roster_page_starts_a_class_exam() {
         .json();
     assert!(results[0]["attempt"].is_i64(), "{results:#}");
 }
+
+/// The instructor gives one learner more time on a running exam.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_extends_one_learners_exam() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Extend", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let ada = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    let started = json(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/exams"),
+        &instructor,
+        r#"{"exam": "pod-connectivity-one-cluster"}"#,
+    )
+    .await
+    .json();
+    let attempt = started[0]["attempt"].as_i64().unwrap();
+    let mut before = Value::Null;
+    for _ in 0..100 {
+        before = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/exam-attempts/{attempt}"),
+                &ada,
+            )
+            .await
+            .json();
+        if before["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    let row = roster["learners"][0]["key"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/workshops/{id}/learners/{row}/extend");
+    assert_eq!(
+        json(&app, Method::POST, &path, &instructor, r#"{"minutes": 0}"#)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        json(&app, Method::POST, &path, &ada, r#"{"minutes": 5}"#)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let extended = json(&app, Method::POST, &path, &instructor, r#"{"minutes": 5}"#).await;
+    assert_eq!(extended.status, StatusCode::OK, "{}", extended.body);
+    let after = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/exam-attempts/{attempt}"),
+            &ada,
+        )
+        .await
+        .json();
+    assert_eq!(
+        after["deadline_at"].as_i64().unwrap(),
+        before["deadline_at"].as_i64().unwrap() + 300,
+        "{after:#}"
+    );
+    assert_eq!(extended.json()["deadline_at"], after["deadline_at"]);
+}

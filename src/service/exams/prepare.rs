@@ -150,9 +150,22 @@ impl Service {
     pub(super) fn schedule(&self, id: i64, deadline_at: i64) {
         let service = self.clone();
         tokio::spawn(async move {
-            let wait = u64::try_from(deadline_at - service.now()).unwrap_or(0);
-            // One second past the deadline: the last second still belongs to the learner.
-            tokio::time::sleep(Duration::from_secs(wait + 1)).await;
+            let mut deadline_at = deadline_at;
+            loop {
+                let wait = u64::try_from(deadline_at - service.now()).unwrap_or(0);
+                // One second past the deadline: the last second still belongs to the learner.
+                tokio::time::sleep(Duration::from_secs(wait + 1)).await;
+                // The instructor may have extended it meanwhile: wait for the new deadline.
+                match service.0.store.exam_attempt(id).await {
+                    Ok(Some(a))
+                        if a.status == crate::exam::Status::Running
+                            && a.timer.is_some_and(|t| t.deadline_at > deadline_at) =>
+                    {
+                        deadline_at = a.timer.map_or(deadline_at, |t| t.deadline_at);
+                    }
+                    _ => break,
+                }
+            }
             // A failed grading gives its claim back; try again a few times before leaving it to
             // the next request or restart.
             for attempt in 1..=5u64 {
