@@ -111,6 +111,15 @@ pub enum ClassEvent {
         /// The workshop's id.
         workshop: i64,
     },
+    /// The instructor opened the next hint of a task for the class.
+    Hint {
+        /// The workshop's id.
+        workshop: i64,
+        /// The task.
+        task: String,
+        /// How many hints are open now (1-based count).
+        revealed: i64,
+    },
     /// The instructor sent a message.
     Message {
         /// The workshop's id.
@@ -879,5 +888,38 @@ impl Service {
         }
         tracing::info!(attempt = running.id, minutes, "instructor extended an exam");
         Ok(extended)
+    }
+}
+
+impl Service {
+    /// Opens the next hint of a task for the whole class: open on members' task pages, live on
+    /// the ones that are open. Answers how many are open.
+    pub async fn reveal_hint(&self, id: i64, task: &str) -> ServiceResult<i64> {
+        let workshop = self.workshop(id).await?;
+        if !workshop.tasks.iter().any(|t| t == task) {
+            return Err(ServiceError::not_found(
+                "task on this workshop's roster",
+                task,
+            ));
+        }
+        let total = i64::try_from(self.task(task)?.hints_html.len()).unwrap_or(0);
+        if total == 0 {
+            return Err(ServiceError::Invalid(format!("task `{task}` has no hints")));
+        }
+        let revealed = self.0.store.reveal_hint(id, task, total).await?;
+        self.publish(ClassEvent::Hint {
+            workshop: id,
+            task: task.to_string(),
+            revealed,
+        });
+        Ok(revealed)
+    }
+
+    /// How many hints of a task the learner's workshop opened for everyone (0 outside one).
+    pub async fn hints_open(&self, learner: &LearnerId, task: &str) -> ServiceResult<i64> {
+        match self.0.store.membership(learner).await? {
+            Some(m) => Ok(self.0.store.hints_revealed(m.workshop_id, task).await?),
+            None => Ok(0),
+        }
     }
 }

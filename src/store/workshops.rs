@@ -119,6 +119,10 @@ impl Store {
     pub async fn delete_workshop(&self, id: i64) -> Result<bool, StoreError> {
         let members = self.workshop_members(id).await?;
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM workshop_hints WHERE workshop_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM workshop_messages WHERE workshop_id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -267,6 +271,37 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
+    /// Opens one more hint of a task for the class, up to `total`; the number now open.
+    pub async fn reveal_hint(
+        &self,
+        workshop: i64,
+        task: &str,
+        total: i64,
+    ) -> Result<i64, StoreError> {
+        sqlx::query(
+            "INSERT INTO workshop_hints (workshop_id, task_id, revealed) VALUES (?, ?, 1) \
+             ON CONFLICT (workshop_id, task_id) DO UPDATE SET revealed = min(revealed + 1, ?)",
+        )
+        .bind(workshop)
+        .bind(task)
+        .bind(total)
+        .execute(&self.pool)
+        .await?;
+        self.hints_revealed(workshop, task).await
+    }
+
+    /// How many hints of a task the class has been shown.
+    pub async fn hints_revealed(&self, workshop: i64, task: &str) -> Result<i64, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT revealed FROM workshop_hints WHERE workshop_id = ? AND task_id = ?",
+        )
+        .bind(workshop)
+        .bind(task)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or(0, |(n,)| n))
     }
 
     /// Records a new instructor session by the hash of its cookie.

@@ -37,10 +37,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Sends the learner's workshop messages on their stream until it closes.
+/// Sends the learner's workshop messages, and hints opened for the task on the page, on
+/// their stream until it closes.
 async fn forward_messages(
     state: AppState,
-    workshop: i64,
+    (workshop, task): (i64, String),
     learner: String,
     events: mpsc::Sender<Event>,
 ) {
@@ -53,16 +54,21 @@ async fn forward_messages(
             () = events.closed() => return,
             () = &mut stopped => return,
         };
-        let text = match event {
-            Ok(event) => message_for(event, Some(workshop), &learner),
+        let out = match event {
+            Ok(ClassEvent::Hint {
+                workshop: w,
+                task: t,
+                revealed,
+            }) if w == workshop && t == task => {
+                Some(Event::default().event("hint").data(revealed.to_string()))
+            }
+            Ok(event) => message_for(event, Some(workshop), &learner)
+                .map(|text| Event::default().event("message").data(text)),
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => None,
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         };
-        if let Some(text) = text
-            && events
-                .send(Event::default().event("message").data(text))
-                .await
-                .is_err()
+        if let Some(out) = out
+            && events.send(out).await.is_err()
         {
             return;
         }
@@ -84,6 +90,7 @@ fn message_for(event: ClassEvent, workshop: Option<i64>, learner: &str) -> Optio
 async fn forward(
     state: AppState,
     learner: crate::store::LearnerId,
+    task: String,
     mut live: LiveChecks,
     events: mpsc::Sender<Event>,
 ) {
@@ -92,7 +99,7 @@ async fn forward(
     let _messages = match state.service.workshop_of(&learner).await {
         Ok(Some(workshop)) => Some(AbortOnDrop(tokio::spawn(forward_messages(
             state.clone(),
-            workshop,
+            (workshop, task),
             learner.as_str().to_string(),
             events.clone(),
         )))),
@@ -143,7 +150,7 @@ pub async fn stream(
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let live = state.service.live(&learner, &id).await?;
     let (tx, rx) = mpsc::channel(4);
-    tokio::spawn(forward(state, learner, live, tx));
+    tokio::spawn(forward(state, learner, id, live, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|event| (Ok(event), rx))
     });

@@ -154,6 +154,10 @@ pub fn app(state: AppState) -> Router {
             post(workshops::start_class_exam_form),
         )
         .route(
+            "/instructor/workshops/{id}/tasks/{task}/hints",
+            post(workshops::reveal_hint_form),
+        )
+        .route(
             "/api/v1/workshops/{id}/messages",
             post(workshops::message_api),
         )
@@ -164,6 +168,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/workshops/{id}/learners/{row}/extend",
             post(workshops::extend_exam),
+        )
+        .route(
+            "/api/v1/workshops/{id}/tasks/{task}/hints",
+            post(workshops::reveal_hint),
         )
         .route(
             "/api/v1/workshops/{id}/exams/{exam}",

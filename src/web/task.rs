@@ -43,6 +43,8 @@ pub struct TaskPage<'a> {
     now: i64,
     /// The learner's unfinished exam that includes this task: checks, hints and solution wait.
     in_exam: Option<i64>,
+    /// Hints the learner's workshop instructor opened for everyone (shown open).
+    hints_open: usize,
 }
 
 /// The running timed attempt.
@@ -172,6 +174,8 @@ pub async fn show(
     let chrome = Chrome::of(&state, &overview.me);
     let task = overview.task;
     let digest = &state.service.catalogue().digest;
+    let hints_open =
+        usize::try_from(state.service.hints_open(&learner, &task.id).await?).unwrap_or(0);
     Ok(Page(TaskPage {
         suitability: suitability(task.requires.cni, chrome.cluster.as_ref()),
         chrome,
@@ -188,6 +192,7 @@ pub async fn show(
         practice: PracticeView::of(&overview.practice),
         now: overview.practice.now,
         in_exam: overview.in_exam,
+        hints_open,
         shares: overview.shares,
         last: overview.last.map(|run| VerdictView::of(run, digest)),
     })

@@ -180,7 +180,7 @@ pub struct WorkshopPage {
     chrome: Chrome,
     roster: Roster,
     join_url: String,
-    task_titles: Vec<String>,
+    task_titles: Vec<(String, String)>,
     /// One-cluster exams of the lesson: (id, title).
     exams: Vec<(String, String)>,
 }
@@ -200,11 +200,12 @@ pub async fn roster_page(
         .tasks
         .iter()
         .map(|t| {
-            state
+            let title = state
                 .service
                 .catalogue()
                 .task(t)
-                .map_or_else(|| t.clone(), |task| task.title.clone())
+                .map_or_else(|| t.clone(), |task| task.title.clone());
+            (t.clone(), title)
         })
         .collect();
     let exams = state
@@ -329,7 +330,11 @@ pub async fn live(
                 Ok(ClassEvent::Joined { workshop }) if workshop == id => {
                     Event::default().event("joined").data("{}")
                 }
-                Ok(ClassEvent::Joined { .. } | ClassEvent::Message { .. }) => continue,
+                Ok(
+                    ClassEvent::Joined { .. }
+                    | ClassEvent::Message { .. }
+                    | ClassEvent::Hint { .. },
+                ) => continue,
                 // Missed events: the page reloads to catch up.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     Event::default().event("joined").data("{}")
@@ -505,4 +510,31 @@ pub async fn extend_exam(
         .extend_member_exam(id, &row, body.minutes)
         .await?;
     Ok(Json(Extended { deadline_at }))
+}
+
+/// How many hints are open.
+#[derive(Serialize)]
+pub struct Revealed {
+    revealed: i64,
+}
+
+/// `POST /api/v1/workshops/{id}/tasks/{task}/hints` (instructor): opens the next hint for
+/// everyone.
+pub async fn reveal_hint(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, task)): Path<(i64, String)>,
+) -> ApiResult<Json<Revealed>> {
+    let revealed = state.service.reveal_hint(id, &task).await?;
+    Ok(Json(Revealed { revealed }))
+}
+
+/// `POST /instructor/workshops/{id}/tasks/{task}/hints`: the same from the roster page.
+pub async fn reveal_hint_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, task)): Path<(i64, String)>,
+) -> AppResult<Redirect> {
+    state.service.reveal_hint(id, &task).await?;
+    Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }

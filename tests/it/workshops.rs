@@ -1005,3 +1005,83 @@ async fn the_instructor_extends_one_learners_exam() {
     );
     assert_eq!(extended.json()["deadline_at"], after["deadline_at"]);
 }
+
+/// The instructor opens the next hint of a task for everyone: open on members' task pages,
+/// pushed live to an open one, and not for learners outside the workshop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_opens_a_hint_for_the_class() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let body = serde_json::json!({"title": "Hints", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
+        .await
+        .json();
+    let (id, code) = (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    );
+    let ada = app.learner().await;
+    let outsider = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    let page = app.get("/tasks/deploy-two-pods", Some(&ada)).await.body;
+    assert!(!page.contains("data-hint=\"1\" open"), "closed at first");
+
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            request(Method::GET, "/tasks/deploy-two-pods/live")
+                .header("cookie", &ada)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut stream = response.into_body();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let path = format!("/api/v1/workshops/{id}/tasks/deploy-two-pods/hints");
+    let first = app.call(Method::POST, &path, &instructor).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.json()["revealed"], 1);
+    let mut seen = String::new();
+    while !seen.contains("event: hint") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), stream.frame())
+            .await
+            .expect("the hint arrives on the open task page")
+            .unwrap()
+            .unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    assert!(seen.contains("data: 1"), "{seen}");
+    let page = app.get("/tasks/deploy-two-pods", Some(&ada)).await.body;
+    assert!(page.contains("data-hint=\"1\" open"), "open after a reload");
+    assert!(!page.contains("data-hint=\"2\" open"));
+    let other = app
+        .get("/tasks/deploy-two-pods", Some(&outsider))
+        .await
+        .body;
+    assert!(
+        !other.contains("data-hint=\"1\" open"),
+        "only for the class"
+    );
+    // It stops at the last hint; a learner cannot open hints for the class.
+    for _ in 0..5 {
+        app.call(Method::POST, &path, &instructor).await;
+    }
+    assert_eq!(
+        app.call(Method::POST, &path, &instructor).await.json()["revealed"],
+        3
+    );
+    assert_eq!(
+        app.call(Method::POST, &path, &ada).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
