@@ -143,6 +143,84 @@ fn cell<'a>(roster: &'a Value, learner: &str, task: &str) -> &'a Value {
         .unwrap()
 }
 
+/// A workshop on the class's kubeconfigs, created by the instructor: (id, join code).
+async fn workshop(app: &TestApp, instructor: &str, class: &Class, title: &str) -> (i64, String) {
+    let body = serde_json::json!({"title": title, "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
+    .to_string();
+    let created = json(app, Method::POST, "/api/v1/workshops", instructor, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = created.json();
+    (
+        created["id"].as_i64().unwrap(),
+        created["code"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A new learner who joins with `code` as `name`; their cookie.
+async fn join_as(app: &TestApp, code: &str, name: &str) -> String {
+    let cookie = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": name}).to_string();
+    let joined = json(app, Method::POST, "/api/v1/join", &cookie, &join).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    cookie
+}
+
+/// An open Server-Sent Events stream.
+async fn open_stream(app: &TestApp, path: &str, cookie: &str) -> Body {
+    use tower::ServiceExt;
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            request(Method::GET, path)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body()
+}
+
+/// Reads a stream until `needle` and the end of its event arrived (at most 10 s).
+async fn read_until(body: &mut Body, needle: &str) -> String {
+    use http_body_util::BodyExt;
+    let mut seen = String::new();
+    while !(seen.contains(needle) && seen.ends_with("\n\n")) {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("no {needle} within 10 s: {seen}"))
+            .unwrap()
+            .unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    seen
+}
+
+/// Waits until an exam attempt runs; its state.
+async fn wait_running(app: &TestApp, attempt: i64, cookie: &str) -> Value {
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        state = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/exam-attempts/{attempt}"),
+                cookie,
+            )
+            .await
+            .json();
+        if state["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    state
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_joins_and_each_learner_works_on_their_own_cluster() {
     let class = class().await;
@@ -424,43 +502,18 @@ async fn workshops_from_the_command_line() {
 /// The roster follows a learner's verdict live (SSE), without a reload or polling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_roster_cell_changes_live_when_a_learner_solves_a_task() {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Live", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
-    let ada = app.learner().await;
-    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
-    assert_eq!(
-        json(&app, Method::POST, "/api/v1/join", &ada, &join)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let (id, code) = workshop(&app, &instructor, &class, "Live").await;
+    let ada = join_as(&app, &code, "Ada").await;
 
-    let response = app
-        .router
-        .clone()
-        .oneshot(
-            request(Method::GET, &format!("/instructor/workshops/{id}/live"))
-                .header("cookie", &instructor)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut body = response.into_body();
+    let mut body = open_stream(
+        &app,
+        &format!("/instructor/workshops/{id}/live"),
+        &instructor,
+    )
+    .await;
     solve_deploy_two_pods(&class.fakes[0].0);
     let started = std::time::Instant::now();
     let check = app
@@ -468,17 +521,7 @@ async fn the_roster_cell_changes_live_when_a_learner_solves_a_task() {
         .await
         .json();
     assert_eq!(check["passed"], true);
-    let mut seen = String::new();
-    while !seen.contains("event: cell") || !seen.contains("\n\n") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
-            .await
-            .expect("a roster event within 5 s")
-            .unwrap()
-            .unwrap();
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut body, "event: cell").await;
     assert!(
         started.elapsed() < std::time::Duration::from_secs(2),
         "{:?}",
@@ -516,16 +559,7 @@ async fn the_instructor_resets_one_learners_task_on_their_cluster() {
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Reset", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
+    let (id, code) = workshop(&app, &instructor, &class, "Reset").await;
     for name in ["Ada", "Brian"] {
         let cookie = app.learner().await;
         let join = serde_json::json!({"code": code, "display_name": name}).to_string();
@@ -581,44 +615,14 @@ async fn the_instructor_resets_one_learners_task_on_their_cluster() {
 /// A message to the class shows on members' pages, and arrives live on an open task page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_reaches_the_class() {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Msg", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
-    let ada = app.learner().await;
+    let (id, code) = workshop(&app, &instructor, &class, "Msg").await;
+    let ada = join_as(&app, &code, "Ada").await;
     let outsider = app.learner().await;
-    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
-    assert_eq!(
-        json(&app, Method::POST, "/api/v1/join", &ada, &join)
-            .await
-            .status,
-        StatusCode::OK
-    );
 
-    let response = app
-        .router
-        .clone()
-        .oneshot(
-            request(Method::GET, "/tasks/deploy-two-pods/live")
-                .header("cookie", &ada)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut stream = response.into_body();
+    let mut stream = open_stream(&app, "/tasks/deploy-two-pods/live", &ada).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let sent = json(
         &app,
@@ -629,17 +633,7 @@ async fn a_message_reaches_the_class() {
     )
     .await;
     assert_eq!(sent.status, StatusCode::NO_CONTENT, "{}", sent.body);
-    let mut seen = String::new();
-    while !seen.contains("event: message") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), stream.frame())
-            .await
-            .expect("the message arrives on the open task page")
-            .unwrap()
-            .unwrap();
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut stream, "event: message").await;
     assert!(seen.contains("data: Break until 10:45"), "{seen}");
     let page = app.get("/lessons/pod-connectivity", Some(&ada)).await.body;
     assert!(page.contains("class-messages") && page.contains("Break until 10:45"));
@@ -664,64 +658,24 @@ async fn a_message_reaches_the_class() {
 /// workshop messages shared the re-check loop).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_open_task_page_of_a_class_follows_its_own_cluster() {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Pages", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let code = created["code"].as_str().unwrap().to_string();
+    let (_, code) = workshop(&app, &instructor, &class, "Pages").await;
     let mut streams = Vec::new();
     for name in ["Ada", "Brian", "Chen"] {
-        let cookie = app.learner().await;
-        let join = serde_json::json!({"code": code, "display_name": name}).to_string();
-        assert_eq!(
-            json(&app, Method::POST, "/api/v1/join", &cookie, &join)
-                .await
-                .status,
-            StatusCode::OK
-        );
-        let response = app
-            .router
-            .clone()
-            .oneshot(
-                request(Method::GET, "/tasks/deploy-two-pods/live")
-                    .header("cookie", &cookie)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        streams.push(response.into_body());
+        let cookie = join_as(&app, &code, name).await;
+        streams.push(open_stream(&app, "/tasks/deploy-two-pods/live", &cookie).await);
     }
     // Each page's first verdict: the namespace is missing.
-    async fn next_verdict(body: &mut Body) -> String {
-        let mut seen = String::new();
-        while !(seen.contains("event: verdict") && seen.ends_with("\n\n")) {
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
-                .await
-                .expect("a verdict within 10 s")
-                .unwrap()
-                .unwrap();
-            if let Some(data) = frame.data_ref() {
-                seen.push_str(&String::from_utf8_lossy(data));
-            }
-        }
-        seen
-    }
     for stream in &mut streams {
-        next_verdict(stream).await;
+        read_until(stream, "event: verdict").await;
     }
     for (fake, _) in &class.fakes {
         crate::fake::namespace_test(fake);
     }
     for (n, stream) in streams.iter_mut().enumerate() {
-        let verdict = next_verdict(stream).await;
+        let verdict = read_until(stream, "event: verdict").await;
         assert!(verdict.contains("1 / 11 points"), "learner {n}: {verdict}");
     }
 }
@@ -733,16 +687,7 @@ async fn a_class_exam_runs_on_each_members_own_cluster() {
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Exam day", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
+    let (id, code) = workshop(&app, &instructor, &class, "Exam day").await;
     let mut cookies = Vec::new();
     for name in ["Ada", "Brian", "Chen", "Dana"] {
         let cookie = app.learner().await;
@@ -809,20 +754,7 @@ async fn a_class_exam_runs_on_each_members_own_cluster() {
     }
     // Ada solves the first task and submits; the results show her score per task.
     let ada_attempt = started[0]["attempt"].as_i64().unwrap();
-    for _ in 0..100 {
-        let state = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/exam-attempts/{ada_attempt}"),
-                &cookies[0],
-            )
-            .await
-            .json();
-        if state["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_running(&app, ada_attempt, &cookies[0]).await;
     solve_deploy_two_pods(&class.fakes[0].0);
     let submitted = app
         .call(
@@ -880,19 +812,8 @@ async fn the_roster_page_starts_a_class_exam() {
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Form", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
-    let ada = app.learner().await;
-    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
-    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    let (id, code) = workshop(&app, &instructor, &class, "Form").await;
+    join_as(&app, &code, "Ada").await;
     let page = app
         .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
         .await
@@ -932,19 +853,8 @@ async fn the_instructor_extends_one_learners_exam() {
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Extend", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
-    let ada = app.learner().await;
-    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
-    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    let (id, code) = workshop(&app, &instructor, &class, "Extend").await;
+    let ada = join_as(&app, &code, "Ada").await;
     let started = json(
         &app,
         Method::POST,
@@ -955,21 +865,7 @@ async fn the_instructor_extends_one_learners_exam() {
     .await
     .json();
     let attempt = started[0]["attempt"].as_i64().unwrap();
-    let mut before = Value::Null;
-    for _ in 0..100 {
-        before = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/exam-attempts/{attempt}"),
-                &ada,
-            )
-            .await
-            .json();
-        if before["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let before = wait_running(&app, attempt, &ada).await;
     let roster = app
         .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
         .await
@@ -1010,56 +906,22 @@ async fn the_instructor_extends_one_learners_exam() {
 /// pushed live to an open one, and not for learners outside the workshop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_instructor_opens_a_hint_for_the_class() {
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
     let class = class().await;
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
-    let body = serde_json::json!({"title": "Hints", "lesson": "pod-connectivity",
-        "provider": {"kind": "kubeconfigs", "dir": class.dir.path()}})
-    .to_string();
-    let created = json(&app, Method::POST, "/api/v1/workshops", &instructor, &body)
-        .await
-        .json();
-    let (id, code) = (
-        created["id"].as_i64().unwrap(),
-        created["code"].as_str().unwrap().to_string(),
-    );
-    let ada = app.learner().await;
+    let (id, code) = workshop(&app, &instructor, &class, "Hints").await;
+    let ada = join_as(&app, &code, "Ada").await;
     let outsider = app.learner().await;
-    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
-    json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
     let page = app.get("/tasks/deploy-two-pods", Some(&ada)).await.body;
     assert!(!page.contains("data-hint=\"1\" open"), "closed at first");
 
-    let response = app
-        .router
-        .clone()
-        .oneshot(
-            request(Method::GET, "/tasks/deploy-two-pods/live")
-                .header("cookie", &ada)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut stream = response.into_body();
+    let mut stream = open_stream(&app, "/tasks/deploy-two-pods/live", &ada).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let path = format!("/api/v1/workshops/{id}/tasks/deploy-two-pods/hints");
     let first = app.call(Method::POST, &path, &instructor).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert_eq!(first.json()["revealed"], 1);
-    let mut seen = String::new();
-    while !seen.contains("event: hint") {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), stream.frame())
-            .await
-            .expect("the hint arrives on the open task page")
-            .unwrap()
-            .unwrap();
-        if let Some(data) = frame.data_ref() {
-            seen.push_str(&String::from_utf8_lossy(data));
-        }
-    }
+    let seen = read_until(&mut stream, "event: hint").await;
     assert!(seen.contains("data: 1"), "{seen}");
     let page = app.get("/tasks/deploy-two-pods", Some(&ada)).await.body;
     assert!(page.contains("data-hint=\"1\" open"), "open after a reload");
