@@ -705,8 +705,9 @@ pub struct ClassExamRow {
 }
 
 impl Service {
-    /// Starts `exam` for every member who has a cluster, each on their own; one line per
-    /// learner says what happened.
+    /// Starts `exam` for every member who has a cluster, each on their own: setups run now,
+    /// and every clock waits for [`Service::start_class_clock`], so the class shares one
+    /// deadline. One line per learner says what happened.
     pub async fn start_class_exam(&self, id: i64, exam: &str) -> ServiceResult<Vec<ClassExamRow>> {
         self.workshop(id).await?;
         self.exam(exam)?;
@@ -715,7 +716,10 @@ impl Service {
             let Some(learner) = LearnerId::parse(&member.learner_id) else {
                 continue;
             };
-            let row = match self.start_exam(&learner, exam, &Default::default()).await {
+            let row = match self
+                .begin_exam(&learner, exam, &Default::default(), true)
+                .await
+            {
                 Ok((view, _)) => ClassExamRow {
                     display_name: member.display_name,
                     attempt: Some(view.attempt.id),
@@ -921,5 +925,37 @@ impl Service {
             Some(m) => Ok(self.0.store.hints_revealed(m.workshop_id, task).await?),
             None => Ok(0),
         }
+    }
+}
+
+impl Service {
+    /// Starts the clock of every member's held attempt at `exam` at once: one deadline for the
+    /// class. Answers how many started and the deadline.
+    pub async fn start_class_clock(
+        &self,
+        id: i64,
+        exam: &str,
+    ) -> ServiceResult<(usize, Option<i64>)> {
+        self.workshop(id).await?;
+        self.exam(exam)?;
+        let mut held = Vec::new();
+        for member in self.0.store.workshop_members(id).await? {
+            let Some(learner) = LearnerId::parse(&member.learner_id) else {
+                continue;
+            };
+            if let Some(attempt) = self
+                .0
+                .store
+                .exam_history(&learner, exam)
+                .await?
+                .into_iter()
+                .next()
+                && attempt.status == crate::exam::Status::Preparing
+            {
+                held.push(attempt);
+            }
+        }
+        let (started, deadline) = self.start_held_clocks(&held).await?;
+        Ok((started.len(), deadline))
     }
 }

@@ -390,6 +390,34 @@ impl Store {
         .await
     }
 
+    /// Makes a preparing attempt's clock wait for [`Store::release_exam`].
+    pub async fn hold_exam(&self, attempt: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO exam_holds (attempt_id) VALUES (?) ON CONFLICT DO NOTHING")
+            .bind(attempt)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the attempt's clock waits to be started.
+    pub async fn exam_held(&self, attempt: i64) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM exam_holds WHERE attempt_id = ?")
+            .bind(attempt)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Lets a held attempt's clock start; false if it was not held (any more).
+    pub async fn release_exam(&self, attempt: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM exam_holds WHERE attempt_id = ?")
+            .bind(attempt)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
     /// Moves a running attempt's deadline later, while it has not passed; false otherwise.
     pub async fn extend_exam(
         &self,

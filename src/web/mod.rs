@@ -178,6 +178,14 @@ pub fn app(state: AppState) -> Router {
             get(workshops::class_exam_results),
         )
         .route(
+            "/api/v1/workshops/{id}/exams/{exam}/start",
+            post(workshops::start_class_clock),
+        )
+        .route(
+            "/instructor/workshops/{id}/exams/{exam}/start",
+            post(workshops::start_class_clock_form),
+        )
+        .route(
             "/instructor/workshops/{id}/learners/{row}/tasks/{task}/reset",
             post(workshops::reset_member_task_form),
         )

@@ -538,3 +538,33 @@ pub async fn reveal_hint_form(
     state.service.reveal_hint(id, &task).await?;
     Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }
+
+/// How many clocks started, and the class's deadline.
+#[derive(Serialize)]
+pub struct ClockStarted {
+    started: usize,
+    deadline_at: Option<i64>,
+}
+
+/// `POST /api/v1/workshops/{id}/exams/{exam}/start` (instructor): everyone's clock at once.
+pub async fn start_class_clock(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, exam)): Path<(i64, String)>,
+) -> ApiResult<Json<ClockStarted>> {
+    let (started, deadline_at) = state.service.start_class_clock(id, &exam).await?;
+    Ok(Json(ClockStarted {
+        started,
+        deadline_at,
+    }))
+}
+
+/// `POST /instructor/workshops/{id}/exams/{exam}/start`: the same from the roster page.
+pub async fn start_class_clock_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, exam)): Path<(i64, String)>,
+) -> AppResult<Redirect> {
+    state.service.start_class_clock(id, &exam).await?;
+    Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
+}

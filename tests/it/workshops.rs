@@ -734,6 +734,15 @@ async fn a_class_exam_runs_on_each_members_own_cluster() {
         started[3]["status"], "not-started",
         "Dana has no cluster: {started:#}"
     );
+    let clock = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster/start"),
+            &instructor,
+        )
+        .await
+        .json();
+    assert_eq!(clock["started"], 3, "{clock:#}");
 
     // Every member's setup ran on their own cluster.
     for (fake, _) in &class.fakes {
@@ -864,6 +873,12 @@ async fn the_instructor_extends_one_learners_exam() {
     )
     .await
     .json();
+    app.call(
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster/start"),
+        &instructor,
+    )
+    .await;
     let attempt = started[0]["attempt"].as_i64().unwrap();
     let before = wait_running(&app, attempt, &ada).await;
     let roster = app
@@ -946,4 +961,79 @@ async fn the_instructor_opens_a_hint_for_the_class() {
         app.call(Method::POST, &path, &ada).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A class exam's clocks wait until the instructor starts them together: one deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_exam_starts_everyones_clock_at_once() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let (id, code) = workshop(&app, &instructor, &class, "Together").await;
+    let ada = join_as(&app, &code, "Ada").await;
+    let brian = join_as(&app, &code, "Brian").await;
+    let started = json(
+        &app,
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/exams"),
+        &instructor,
+        r#"{"exam": "pod-connectivity-one-cluster"}"#,
+    )
+    .await
+    .json();
+    let attempts = [
+        (started[0]["attempt"].as_i64().unwrap(), ada),
+        (started[1]["attempt"].as_i64().unwrap(), brian),
+    ];
+    // Setups finish, but no clock starts.
+    for (attempt, cookie) in &attempts {
+        for _ in 0..100 {
+            let state = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/exam-attempts/{attempt}"),
+                    cookie,
+                )
+                .await
+                .json();
+            if state["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["setup"] == "ok")
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for (attempt, cookie) in &attempts {
+        let state = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/exam-attempts/{attempt}"),
+                cookie,
+            )
+            .await
+            .json();
+        assert_eq!(state["status"], "preparing", "held: {state:#}");
+    }
+    let start = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster/start"),
+            &instructor,
+        )
+        .await
+        .json();
+    assert_eq!(start["started"], 2, "{start:#}");
+    let mut deadlines = Vec::new();
+    for (attempt, cookie) in &attempts {
+        let state = wait_running(&app, *attempt, cookie).await;
+        assert_eq!(state["status"], "running");
+        deadlines.push(state["deadline_at"].as_i64().unwrap());
+    }
+    assert_eq!(deadlines[0], deadlines[1], "one deadline for the class");
+    assert_eq!(Some(deadlines[0]), start["deadline_at"].as_i64());
 }

@@ -128,6 +128,18 @@ impl Service {
         exam: &str,
         chosen: &BTreeMap<String, String>,
     ) -> ServiceResult<(AttemptView, bool)> {
+        self.begin_exam(learner, exam, chosen, false).await
+    }
+
+    /// [`Service::start_exam`]; with `held`, a new attempt's clock waits for
+    /// [`Service::start_held_clocks`] (a class exam's one start).
+    pub(crate) async fn begin_exam(
+        &self,
+        learner: &LearnerId,
+        exam: &str,
+        chosen: &BTreeMap<String, String>,
+        held: bool,
+    ) -> ServiceResult<(AttemptView, bool)> {
         let exam = self.exam(exam)?;
         let me = self.learner(learner).await?;
         let member = self
@@ -156,6 +168,9 @@ impl Service {
             .store
             .create_exam_attempt(learner, &snapshot, &self.0.catalogue.digest, self.now())
             .await?;
+        if held && created {
+            self.0.store.hold_exam(id).await?;
+        }
         // A new attempt, or one whose preparation stopped (it resumes; setups are idempotent).
         tokio::spawn(self.clone().prepare(id));
         let view = self.attempt(learner, &id.to_string(), false).await?;

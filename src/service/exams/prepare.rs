@@ -62,6 +62,10 @@ impl Service {
                 self.set_up(id, snapshot, SETUP_BUDGET).await?;
             }
         }
+        // A held attempt (a class exam) waits for the one start of everyone's clock.
+        if self.0.store.exam_held(id).await? {
+            return Ok(());
+        }
         // The clock starts once the clusters are ready, so setup never eats exam time.
         let timer = Timer::start(self.now(), attempt.definition.minutes);
         if self.0.store.start_exam_clock(id, timer).await? {
@@ -178,5 +182,29 @@ impl Service {
                 }
             }
         });
+    }
+}
+
+impl Service {
+    /// Starts the clocks of held attempts at once, with one deadline; the attempts started.
+    pub(crate) async fn start_held_clocks(
+        &self,
+        attempts: &[ExamAttempt],
+    ) -> ServiceResult<(Vec<i64>, Option<i64>)> {
+        let now = self.now();
+        let mut started = Vec::new();
+        let mut deadline = None;
+        for attempt in attempts {
+            if !self.0.store.release_exam(attempt.id).await? {
+                continue;
+            }
+            let timer = Timer::start(now, attempt.definition.minutes);
+            if self.0.store.start_exam_clock(attempt.id, timer).await? {
+                self.schedule(attempt.id, timer.deadline_at);
+                started.push(attempt.id);
+                deadline = Some(timer.deadline_at);
+            }
+        }
+        Ok((started, deadline))
     }
 }
