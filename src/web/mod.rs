@@ -145,6 +145,7 @@ pub fn app(state: AppState) -> Router {
         .route("/instructor/workshops", post(workshops::create_form))
         .route("/instructor/workshops/{id}", get(workshops::roster_page))
         .route("/instructor/workshops/{id}/live", get(workshops::live))
+        .route("/instructor/workshops/{id}/qr.svg", get(workshops::join_qr))
         .route(
             "/instructor/workshops/{id}/messages",
             post(workshops::message_form),

@@ -568,3 +568,23 @@ pub async fn start_class_clock_form(
     state.service.start_class_clock(id, &exam).await?;
     Ok(Redirect::to(&format!("/instructor/workshops/{id}")))
 }
+
+/// `GET /instructor/workshops/{id}/qr.svg` (instructor): the join link as a QR code, for the
+/// projector.
+pub async fn join_qr(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let workshop = state.service.workshop(id).await?;
+    let url = join_url(&headers, &workshop.code);
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| {
+        AppError::Internal(format!("cannot encode the join link as a QR code: {e}"))
+    })?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}

@@ -1037,3 +1037,40 @@ async fn a_class_exam_starts_everyones_clock_at_once() {
     assert_eq!(deadlines[0], deadlines[1], "one deadline for the class");
     assert_eq!(Some(deadlines[0]), start["deadline_at"].as_i64());
 }
+
+/// The join link as a QR code, for the instructor only.
+#[tokio::test]
+async fn the_join_link_has_a_qr_code_for_the_projector() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let (id, _) = workshop(&app, &instructor, &class, "QR").await;
+    let qr = app
+        .get(
+            &format!("/instructor/workshops/{id}/qr.svg"),
+            Some(&instructor),
+        )
+        .await;
+    assert_eq!(qr.status, StatusCode::OK);
+    assert_eq!(qr.headers["content-type"], "image/svg+xml");
+    assert!(
+        qr.body.contains("<svg") && qr.body.contains("<path"),
+        "{}",
+        qr.body
+    );
+    let learner = app.learner().await;
+    assert_eq!(
+        app.get(
+            &format!("/instructor/workshops/{id}/qr.svg"),
+            Some(&learner)
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await
+        .body;
+    assert!(page.contains(&format!("/instructor/workshops/{id}/qr.svg")));
+}
