@@ -183,6 +183,8 @@ pub struct WorkshopPage {
     task_titles: Vec<(String, String)>,
     /// One-cluster exams of the lesson: (id, title).
     exams: Vec<(String, String)>,
+    /// Class exams under way or done: (title, one line per learner).
+    class_exams: Vec<(String, Vec<crate::service::ClassExamRow>)>,
 }
 
 impl SizedPage for WorkshopPage {}
@@ -208,7 +210,7 @@ pub async fn roster_page(
             (t.clone(), title)
         })
         .collect();
-    let exams = state
+    let exams: Vec<(String, String)> = state
         .service
         .catalogue()
         .exams
@@ -216,12 +218,20 @@ pub async fn roster_page(
         .filter(|e| e.contexts.len() == 1)
         .map(|e| (e.id.clone(), e.title.clone()))
         .collect();
+    let mut class_exams = Vec::new();
+    for (exam, title) in &exams {
+        let rows = state.service.class_exam_results(id, exam).await?;
+        if rows.iter().any(|r| r.attempt.is_some()) {
+            class_exams.push((title.clone(), rows));
+        }
+    }
     Ok(Page(WorkshopPage {
         chrome: Chrome::default(),
         join_url: join_url(&headers, &roster.workshop.code),
         roster,
         task_titles,
         exams,
+        class_exams,
     })
     .into_response())
 }

@@ -854,6 +854,14 @@ async fn the_roster_page_starts_a_class_exam() {
         .await
         .json();
     assert!(results[0]["attempt"].is_i64(), "{results:#}");
+    let page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await
+        .body;
+    assert!(
+        page.contains("class-exam") && page.contains("preparing"),
+        "the roster shows the class exam: {page}"
+    );
 }
 
 /// The instructor gives one learner more time on a running exam.
