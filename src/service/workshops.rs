@@ -959,3 +959,43 @@ impl Service {
         Ok((started.len(), deadline))
     }
 }
+
+/// One learner of a workshop, as the instructor looks at them.
+#[derive(Debug, Clone)]
+pub struct MemberDetail {
+    /// The name they joined with.
+    pub display_name: String,
+    /// Their cluster, once assigned.
+    pub cluster: Option<String>,
+    /// Per roster task: the task and their latest check, if any.
+    pub tasks: Vec<(String, Option<crate::store::CheckRun>)>,
+}
+
+impl Service {
+    /// A member's cluster and latest check (with evidence) of every roster task.
+    pub async fn member_detail(&self, id: i64, row: &str) -> ServiceResult<MemberDetail> {
+        let workshop = self.workshop(id).await?;
+        let member = self
+            .0
+            .store
+            .workshop_members(id)
+            .await?
+            .into_iter()
+            .find(|m| row_key(&m.learner_id) == row)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let learner = LearnerId::parse(&member.learner_id)
+            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        let mut tasks = Vec::new();
+        for task in &workshop.tasks {
+            tasks.push((
+                task.clone(),
+                self.0.store.latest_check(&learner, task).await?,
+            ));
+        }
+        Ok(MemberDetail {
+            display_name: member.display_name,
+            cluster: member.cluster,
+            tasks,
+        })
+    }
+}

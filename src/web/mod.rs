@@ -147,6 +147,10 @@ pub fn app(state: AppState) -> Router {
         .route("/instructor/workshops/{id}/live", get(workshops::live))
         .route("/instructor/workshops/{id}/qr.svg", get(workshops::join_qr))
         .route(
+            "/instructor/workshops/{id}/learners/{row}",
+            get(workshops::member_page),
+        )
+        .route(
             "/instructor/workshops/{id}/messages",
             post(workshops::message_form),
         )

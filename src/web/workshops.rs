@@ -598,3 +598,46 @@ pub async fn join_qr(
         .build();
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
+
+/// `/instructor/workshops/{id}/learners/{row}`: one learner's cluster and latest verdicts.
+#[derive(Template)]
+#[template(path = "workshop-learner.html")]
+pub struct MemberPage {
+    chrome: Chrome,
+    workshop_id: i64,
+    name: String,
+    cluster: Option<String>,
+    /// Per task: its title and the learner's latest verdict.
+    tasks: Vec<(String, Option<crate::web::task::VerdictView>)>,
+}
+
+impl SizedPage for MemberPage {}
+
+/// `GET /instructor/workshops/{id}/learners/{row}`.
+pub async fn member_page(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row)): Path<(i64, String)>,
+) -> AppResult<Response> {
+    let detail = state.service.member_detail(id, &row).await?;
+    let catalogue = state.service.catalogue();
+    let tasks = detail
+        .tasks
+        .into_iter()
+        .map(|(task, run)| {
+            let title = catalogue
+                .task(&task)
+                .map_or(task.clone(), |t| t.title.clone());
+            let view = run.map(|r| crate::web::task::VerdictView::of(r, &catalogue.digest));
+            (title, view)
+        })
+        .collect();
+    Ok(Page(MemberPage {
+        chrome: Chrome::default(),
+        workshop_id: id,
+        name: detail.display_name,
+        cluster: detail.cluster,
+        tasks,
+    })
+    .into_response())
+}

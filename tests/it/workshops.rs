@@ -1082,3 +1082,42 @@ async fn the_join_link_has_a_qr_code_for_the_projector() {
         .body;
     assert!(page.contains(&format!("/instructor/workshops/{id}/qr.svg")));
 }
+
+/// The instructor looks at one learner: their cluster and every verdict with its evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_sees_one_learners_verdicts_with_evidence() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let (id, code) = workshop(&app, &instructor, &class, "Detail").await;
+    let ada = join_as(&app, &code, "Ada").await;
+    app.call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", &ada)
+        .await;
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    let key = roster["learners"][0]["key"].as_str().unwrap().to_string();
+    let path = format!("/instructor/workshops/{id}/learners/{key}");
+    let page = app.get(&path, Some(&instructor)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("learner-1.yaml"), "{}", page.body);
+    assert!(
+        page.body.contains("namespace test does not exist"),
+        "the evidence: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Not checked yet"),
+        "tasks never checked say so"
+    );
+    assert_eq!(
+        app.get(&path, Some(&ada)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let roster_page = app
+        .get(&format!("/instructor/workshops/{id}"), Some(&instructor))
+        .await
+        .body;
+    assert!(roster_page.contains(&path));
+}
