@@ -999,3 +999,44 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// Takes a learner out of their workshop (they leave, or the instructor removes them): their
+    /// cluster goes to whoever has waited longest; their progress stays theirs.
+    pub async fn leave_workshop(&self, learner: &LearnerId) -> ServiceResult<()> {
+        let member = self
+            .0
+            .store
+            .membership(learner)
+            .await?
+            .ok_or_else(|| ServiceError::Invalid("you are not in a workshop".into()))?;
+        self.remove_member_id(member.workshop_id, learner).await
+    }
+
+    /// The instructor removes one learner (by roster row key).
+    pub async fn remove_member(&self, id: i64, row: &str) -> ServiceResult<()> {
+        let member = self
+            .0
+            .store
+            .workshop_members(id)
+            .await?
+            .into_iter()
+            .find(|m| row_key(&m.learner_id) == row)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let learner = LearnerId::parse(&member.learner_id)
+            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        self.remove_member_id(id, &learner).await
+    }
+
+    async fn remove_member_id(&self, id: i64, learner: &LearnerId) -> ServiceResult<()> {
+        if self.0.store.remove_member(id, learner).await?.is_none() {
+            return Err(ServiceError::not_found(
+                "learner in this workshop",
+                learner.as_str(),
+            ));
+        }
+        // The roster changed shape: live rosters reload.
+        self.publish(ClassEvent::Joined { workshop: id });
+        Ok(())
+    }
+}

@@ -304,6 +304,45 @@ impl Store {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    /// Removes a member; their cluster goes to the member who has waited longest, if any.
+    /// Answers the freed cluster and who got it.
+    pub async fn remove_member(
+        &self,
+        workshop: i64,
+        learner: &LearnerId,
+    ) -> Result<Option<(Option<String>, Option<String>)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let gone: Option<(Option<String>,)> = sqlx::query_as(
+            "DELETE FROM workshop_members WHERE workshop_id = ? AND learner_id = ? RETURNING cluster",
+        )
+        .bind(workshop)
+        .bind(learner.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((cluster,)) = gone else {
+            return Ok(None);
+        };
+        let mut heir = None;
+        if let Some(cluster) = &cluster {
+            heir = sqlx::query_as::<_, (String,)>(
+                "UPDATE workshop_members SET cluster = ? WHERE rowid = (\
+                   SELECT rowid FROM workshop_members WHERE workshop_id = ? AND cluster IS NULL \
+                   ORDER BY joined_at, rowid LIMIT 1) RETURNING learner_id",
+            )
+            .bind(cluster)
+            .bind(workshop)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|(id,)| id);
+        }
+        tx.commit().await?;
+        self.cache.invalidate(learner);
+        if let Some(id) = heir.as_deref().and_then(LearnerId::parse) {
+            self.cache.invalidate(&id);
+        }
+        Ok(Some((cluster, heir)))
+    }
+
     /// Records a new instructor session by the hash of its cookie.
     pub async fn add_instructor_session(&self, hash: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO instructor_sessions (token_hash, created_at) VALUES (?, ?)")

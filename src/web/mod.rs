@@ -109,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         .route("/join/{code}", get(workshops::join_page))
         .route("/join", post(workshops::join_form))
         .route("/api/v1/join", post(workshops::join_api))
+        .route("/api/v1/workshop/leave", post(workshops::leave_api))
         .route("/cluster", get(cluster::show))
         .route("/cluster/context", post(cluster::set_context))
         .route("/api/v1/cluster", get(cluster::api))
@@ -149,6 +150,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/instructor/workshops/{id}/learners/{row}",
             get(workshops::member_page),
+        )
+        .route(
+            "/api/v1/workshops/{id}/learners/{row}",
+            axum::routing::delete(workshops::remove_member_api),
         )
         .route(
             "/instructor/workshops/{id}/messages",

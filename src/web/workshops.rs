@@ -641,3 +641,22 @@ pub async fn member_page(
     })
     .into_response())
 }
+
+/// `POST /api/v1/workshop/leave`: the learner leaves their workshop (their cluster is freed).
+pub async fn leave_api(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+) -> ApiResult<StatusCode> {
+    state.service.leave_workshop(&learner).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/workshops/{id}/learners/{row}` (instructor): removes a learner.
+pub async fn remove_member_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row)): Path<(i64, String)>,
+) -> ApiResult<StatusCode> {
+    state.service.remove_member(id, &row).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

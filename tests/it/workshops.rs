@@ -1121,3 +1121,80 @@ async fn the_instructor_sees_one_learners_verdicts_with_evidence() {
         .body;
     assert!(roster_page.contains(&path));
 }
+
+/// A learner who leaves frees their cluster for the one who has waited longest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freed_cluster_goes_to_the_learner_who_waited() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let (id, code) = workshop(&app, &instructor, &class, "Seats").await;
+    let _ada = join_as(&app, &code, "Ada").await;
+    let brian = join_as(&app, &code, "Brian").await;
+    let _chen = join_as(&app, &code, "Chen").await;
+    let dana = join_as(&app, &code, "Dana").await;
+    let waiting = app
+        .call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", &dana)
+        .await;
+    assert!(
+        waiting.body.contains("you wait for a free one"),
+        "{}",
+        waiting.body
+    );
+
+    let left = app
+        .call(Method::POST, "/api/v1/workshop/leave", &brian)
+        .await;
+    assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.body);
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    let dana_row = roster["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == "Dana")
+        .unwrap();
+    assert_eq!(dana_row["cluster"]["name"], "learner-2.yaml", "{roster:#}");
+    assert!(
+        roster.to_string().find("Brian").is_none(),
+        "Brian left the roster"
+    );
+    class.fakes[1].0.clear_requests();
+    app.call(Method::POST, "/api/v1/tasks/deploy-two-pods/check", &dana)
+        .await;
+    assert!(
+        !class.fakes[1].0.requests().is_empty(),
+        "Dana now works on Brian's old cluster"
+    );
+    let again = app
+        .call(Method::POST, "/api/v1/workshop/leave", &brian)
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+
+    // The instructor removes Chen; the next learner to join gets the freed cluster.
+    let chen_key = roster["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == "Chen")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let removed = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/workshops/{id}/learners/{chen_key}"),
+            &instructor,
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
+    let eve = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Eve"}).to_string();
+    let joined = json(&app, Method::POST, "/api/v1/join", &eve, &join)
+        .await
+        .json();
+    assert_eq!(joined["cluster"], "learner-3.yaml", "{joined:#}");
+}
