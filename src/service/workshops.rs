@@ -111,6 +111,11 @@ pub enum ClassEvent {
         /// The workshop's id.
         workshop: i64,
     },
+    /// A learner's exam attempt started its clock or was graded.
+    Exam {
+        /// The learner's id.
+        learner: String,
+    },
     /// The instructor opened the next hint of a task for the class.
     Hint {
         /// The workshop's id.
@@ -1038,5 +1043,15 @@ impl Service {
         // The roster changed shape: live rosters reload.
         self.publish(ClassEvent::Joined { workshop: id });
         Ok(())
+    }
+}
+
+impl Service {
+    /// Whether the learner (by id) is a member of workshop `id`.
+    pub async fn is_member_of(&self, id: i64, learner: &str) -> bool {
+        let Some(learner) = LearnerId::parse(learner) else {
+            return false;
+        };
+        matches!(self.0.store.membership(&learner).await, Ok(Some(m)) if m.workshop_id == id)
     }
 }

@@ -303,7 +303,7 @@ pub async fn join_form(
 }
 
 /// `GET /instructor/workshops/{id}/live`: roster changes as Server-Sent Events (`cell` with
-/// the changed cell as JSON, `joined` when the roster grows). Waits on the service's class
+/// the changed cell as JSON, `reload` when the roster or a member's exam changed). Waits on the service's class
 /// events: nothing runs while nothing changes.
 pub async fn live(
     State(state): State<AppState>,
@@ -337,8 +337,15 @@ pub async fn live(
                         _ => continue,
                     }
                 }
+                // The roster changed shape, or a member's exam moved on: the page reloads.
                 Ok(ClassEvent::Joined { workshop }) if workshop == id => {
-                    Event::default().event("joined").data("{}")
+                    Event::default().event("reload").data("{}")
+                }
+                Ok(ClassEvent::Exam { learner }) => {
+                    if !state.service.is_member_of(id, &learner).await {
+                        continue;
+                    }
+                    Event::default().event("reload").data("{}")
                 }
                 Ok(
                     ClassEvent::Joined { .. }
@@ -347,7 +354,7 @@ pub async fn live(
                 ) => continue,
                 // Missed events: the page reloads to catch up.
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    Event::default().event("joined").data("{}")
+                    Event::default().event("reload").data("{}")
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             };

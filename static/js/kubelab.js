@@ -335,6 +335,6 @@
         (typeof update.score === "number" ? " " + update.score + "/" + update.max_score : "");
       if (action) { cell.appendChild(action); }
     });
-    feed.addEventListener("joined", function () { window.location.reload(); });
+    feed.addEventListener("reload", function () { window.location.reload(); });
   }
 })();

@@ -1027,6 +1027,12 @@ async fn a_class_exam_starts_everyones_clock_at_once() {
             .json();
         assert_eq!(state["status"], "preparing", "held: {state:#}");
     }
+    let mut roster = open_stream(
+        &app,
+        &format!("/instructor/workshops/{id}/live"),
+        &instructor,
+    )
+    .await;
     let start = app
         .call(
             Method::POST,
@@ -1036,6 +1042,8 @@ async fn a_class_exam_starts_everyones_clock_at_once() {
         .await
         .json();
     assert_eq!(start["started"], 2, "{start:#}");
+    // The instructor's roster hears that the exams moved on.
+    read_until(&mut roster, "event: reload").await;
     let mut deadlines = Vec::new();
     for (attempt, cookie) in &attempts {
         let state = wait_running(&app, *attempt, cookie).await;

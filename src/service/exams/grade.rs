@@ -100,6 +100,9 @@ impl Service {
             max = grade.max,
             "exam graded"
         );
+        self.publish(super::super::ClassEvent::Exam {
+            learner: attempt.learner_id.clone(),
+        });
         self.load_attempt(id).await
     }
 

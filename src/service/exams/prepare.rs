@@ -70,6 +70,9 @@ impl Service {
         let timer = Timer::start(self.now(), attempt.definition.minutes);
         if self.0.store.start_exam_clock(id, timer).await? {
             self.schedule(id, timer.deadline_at);
+            self.publish(super::super::ClassEvent::Exam {
+                learner: attempt.learner_id.clone(),
+            });
         }
         Ok(())
     }
@@ -201,6 +204,9 @@ impl Service {
             let timer = Timer::start(now, attempt.definition.minutes);
             if self.0.store.start_exam_clock(attempt.id, timer).await? {
                 self.schedule(attempt.id, timer.deadline_at);
+                self.publish(super::super::ClassEvent::Exam {
+                    learner: attempt.learner_id.clone(),
+                });
                 started.push(attempt.id);
                 deadline = Some(timer.deadline_at);
             }
