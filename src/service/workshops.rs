@@ -611,16 +611,7 @@ impl Service {
                 task,
             ));
         }
-        let member = self
-            .0
-            .store
-            .workshop_members(workshop)
-            .await?
-            .into_iter()
-            .find(|m| row_key(&m.learner_id) == row)
-            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
-        let learner = LearnerId::parse(&member.learner_id)
-            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        let (_, learner) = self.member_by_row(workshop, row).await?;
         let task = self.task(task)?;
         let me = self.learner(&learner).await?;
         let outcome = self
@@ -651,17 +642,7 @@ impl Service {
         self.workshop(id).await?;
         let learner = match to {
             None => None,
-            Some(row) => {
-                let member = self
-                    .0
-                    .store
-                    .workshop_members(id)
-                    .await?
-                    .into_iter()
-                    .find(|m| row_key(&m.learner_id) == row)
-                    .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
-                LearnerId::parse(&member.learner_id)
-            }
+            Some(row) => Some(self.member_by_row(id, row).await?.1),
         };
         self.0
             .store
@@ -865,14 +846,7 @@ impl Service {
                 "extend by 1 to {MAX_EXTENSION_MINUTES} minutes"
             )));
         }
-        let member = self
-            .0
-            .store
-            .workshop_members(id)
-            .await?
-            .into_iter()
-            .find(|m| row_key(&m.learner_id) == row)
-            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let (member, _) = self.member_by_row(id, row).await?;
         let now = self.now();
         let running = self
             .0
@@ -980,16 +954,7 @@ impl Service {
     /// A member's cluster and latest check (with evidence) of every roster task.
     pub async fn member_detail(&self, id: i64, row: &str) -> ServiceResult<MemberDetail> {
         let workshop = self.workshop(id).await?;
-        let member = self
-            .0
-            .store
-            .workshop_members(id)
-            .await?
-            .into_iter()
-            .find(|m| row_key(&m.learner_id) == row)
-            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
-        let learner = LearnerId::parse(&member.learner_id)
-            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        let (member, learner) = self.member_by_row(id, row).await?;
         let mut tasks = Vec::new();
         for task in &workshop.tasks {
             tasks.push((
@@ -1020,16 +985,7 @@ impl Service {
 
     /// The instructor removes one learner (by roster row key).
     pub async fn remove_member(&self, id: i64, row: &str) -> ServiceResult<()> {
-        let member = self
-            .0
-            .store
-            .workshop_members(id)
-            .await?
-            .into_iter()
-            .find(|m| row_key(&m.learner_id) == row)
-            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
-        let learner = LearnerId::parse(&member.learner_id)
-            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        let (_, learner) = self.member_by_row(id, row).await?;
         self.remove_member_id(id, &learner).await
     }
 
@@ -1053,5 +1009,22 @@ impl Service {
             return false;
         };
         matches!(self.0.store.membership(&learner).await, Ok(Some(m)) if m.workshop_id == id)
+    }
+}
+
+impl Service {
+    /// A member of workshop `id` by their roster row key, with their learner id.
+    async fn member_by_row(&self, id: i64, row: &str) -> ServiceResult<(MemberRow, LearnerId)> {
+        let member = self
+            .0
+            .store
+            .workshop_members(id)
+            .await?
+            .into_iter()
+            .find(|m| row_key(&m.learner_id) == row)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", row))?;
+        let learner = LearnerId::parse(&member.learner_id)
+            .ok_or_else(|| ServiceError::Invalid("a member has a malformed id".into()))?;
+        Ok((member, learner))
     }
 }
