@@ -21,7 +21,14 @@ async fn post_json(app: &TestApp, path: &str, cookie: &str, body: &str) -> Reply
     send_json(app, Method::POST, path, cookie, body).await
 }
 
-async fn send_json(app: &TestApp, method: Method, path: &str, cookie: &str, body: &str) -> Reply {
+/// A request with a JSON body.
+pub async fn send_json(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> Reply {
     app.send(
         request(method, path)
             .header("cookie", cookie)

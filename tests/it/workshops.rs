@@ -47,16 +47,7 @@ fn instructor_cookie(reply: &Reply) -> String {
         .expect("the sign-in sets the instructor cookie")
 }
 
-async fn json(app: &TestApp, method: Method, path: &str, cookie: &str, body: &str) -> Reply {
-    app.send(
-        request(method, path)
-            .header("cookie", cookie)
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
+use crate::exams::send_json as json;
 
 #[tokio::test]
 async fn instructor_pages_exist_only_for_a_signed_in_instructor() {
@@ -164,6 +155,30 @@ async fn join_as(app: &TestApp, code: &str, name: &str) -> String {
     let joined = json(app, Method::POST, "/api/v1/join", &cookie, &join).await;
     assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
     cookie
+}
+
+/// Starts the one-cluster exam for the workshop's class: one line per learner.
+async fn start_class_exam(app: &TestApp, instructor: &str, id: i64) -> Value {
+    let started = json(
+        app,
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/exams"),
+        instructor,
+        r#"{"exam": "pod-connectivity-one-cluster"}"#,
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    started.json()
+}
+
+/// Starts every waiting clock of the class's one-cluster exam.
+async fn start_class_clock(app: &TestApp, instructor: &str, id: i64) -> Reply {
+    app.call(
+        Method::POST,
+        &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster/start"),
+        instructor,
+    )
+    .await
 }
 
 /// An open Server-Sent Events stream.
@@ -872,21 +887,8 @@ async fn the_instructor_extends_one_learners_exam() {
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
     let (id, code) = workshop(&app, &instructor, &class, "Extend").await;
     let ada = join_as(&app, &code, "Ada").await;
-    let started = json(
-        &app,
-        Method::POST,
-        &format!("/api/v1/workshops/{id}/exams"),
-        &instructor,
-        r#"{"exam": "pod-connectivity-one-cluster"}"#,
-    )
-    .await
-    .json();
-    app.call(
-        Method::POST,
-        &format!("/api/v1/workshops/{id}/exams/pod-connectivity-one-cluster/start"),
-        &instructor,
-    )
-    .await;
+    let started = start_class_exam(&app, &instructor, id).await;
+    start_class_clock(&app, &instructor, id).await;
     let attempt = started[0]["attempt"].as_i64().unwrap();
     let before = wait_running(&app, attempt, &ada).await;
     let roster = app
@@ -980,15 +982,7 @@ async fn a_class_exam_starts_everyones_clock_at_once() {
     let (id, code) = workshop(&app, &instructor, &class, "Together").await;
     let ada = join_as(&app, &code, "Ada").await;
     let brian = join_as(&app, &code, "Brian").await;
-    let started = json(
-        &app,
-        Method::POST,
-        &format!("/api/v1/workshops/{id}/exams"),
-        &instructor,
-        r#"{"exam": "pod-connectivity-one-cluster"}"#,
-    )
-    .await
-    .json();
+    let started = start_class_exam(&app, &instructor, id).await;
     let attempts = [
         (started[0]["attempt"].as_i64().unwrap(), ada),
         (started[1]["attempt"].as_i64().unwrap(), brian),
