@@ -376,12 +376,15 @@ impl Store {
         Ok(())
     }
 
-    /// Starts the clock of a preparing attempt; false if it was not preparing.
+    /// Starts the clock of a preparing attempt; false if it was not preparing or is held.
     pub async fn start_exam_clock(&self, attempt: i64, timer: Timer) -> Result<bool, StoreError> {
+        // The hold is part of the same statement: a class exam's clock is started only by
+        // [`Store::start_held_exam_clock`], never by a preparation that finished meanwhile.
         self.changed_one(
             sqlx::query(
                 "UPDATE exam_attempts SET status = 'running', started_at = ?, deadline_at = ? \
-             WHERE id = ? AND status = 'preparing'",
+             WHERE id = ? AND status = 'preparing' \
+             AND NOT EXISTS (SELECT 1 FROM exam_holds WHERE attempt_id = exam_attempts.id)",
             )
             .bind(timer.started_at)
             .bind(timer.deadline_at)
@@ -390,7 +393,40 @@ impl Store {
         .await
     }
 
-    /// Makes a preparing attempt's clock wait for [`Store::release_exam`].
+    /// Releases a held attempt and starts its clock in one transaction; false if it was not
+    /// held (any more) or is no longer preparing.
+    pub async fn start_held_exam_clock(
+        &self,
+        attempt: i64,
+        timer: Timer,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let released = sqlx::query("DELETE FROM exam_holds WHERE attempt_id = ?")
+            .bind(attempt)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !released {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        let started = sqlx::query(
+            "UPDATE exam_attempts SET status = 'running', started_at = ?, deadline_at = ? \
+             WHERE id = ? AND status = 'preparing'",
+        )
+        .bind(timer.started_at)
+        .bind(timer.deadline_at)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    /// Makes a preparing attempt's clock wait for [`Store::start_held_exam_clock`].
     pub async fn hold_exam(&self, attempt: i64) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO exam_holds (attempt_id) VALUES (?) ON CONFLICT DO NOTHING")
             .bind(attempt)
@@ -406,16 +442,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
-    }
-
-    /// Lets a held attempt's clock start; false if it was not held (any more).
-    pub async fn release_exam(&self, attempt: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM exam_holds WHERE attempt_id = ?")
-            .bind(attempt)
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            == 1)
     }
 
     /// Moves a running attempt's deadline later, while it has not passed; false otherwise.

@@ -524,6 +524,44 @@ async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
     id
 }
 
+/// A held attempt (a class exam) starts only with the class's one start, even when its own
+/// preparation finishes at the same moment: one of the two starts wins, never both.
+#[tokio::test]
+async fn a_held_clock_starts_only_with_the_class() {
+    let env = env().await;
+    let cookie = env.app.learner().await;
+    let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
+    let catalogue = env.app.state.service.catalogue();
+    let exam = catalogue.exam(EXAM).unwrap();
+    let placements = plan_exam(
+        exam,
+        |id| catalogue.task(id),
+        &BTreeMap::new(),
+        &["kind-kubelab".to_string()],
+        None,
+    )
+    .unwrap();
+    let snapshot = ExamSnapshot::freeze(catalogue, exam, &placements);
+    let store = &env.app.store;
+    let t = kubelab::Clock::system().now();
+    let (id, _) = store
+        .create_exam_attempt(&learner, &snapshot, &catalogue.digest, t)
+        .await
+        .unwrap();
+    store.hold_exam(id).await.unwrap();
+    let own = Timer::start(t, 12);
+    let class = Timer::start(t + 5, 12);
+    assert!(
+        !store.start_exam_clock(id, own).await.unwrap(),
+        "the preparation does not start a held clock"
+    );
+    assert!(store.start_held_exam_clock(id, class).await.unwrap());
+    assert!(!store.start_held_exam_clock(id, class).await.unwrap());
+    assert!(!store.start_exam_clock(id, own).await.unwrap());
+    let attempt = store.exam_attempt(id).await.unwrap().unwrap();
+    assert_eq!(attempt.timer.unwrap().deadline_at, class.deadline_at);
+}
+
 /// The app again on the same database, recovered as `kubelab serve` does at start.
 async fn restart(env: Env) -> (Env, TestApp) {
     let Env {

@@ -198,11 +198,13 @@ impl Service {
         let mut started = Vec::new();
         let mut deadline = None;
         for attempt in attempts {
-            if !self.0.store.release_exam(attempt.id).await? {
-                continue;
-            }
             let timer = Timer::start(now, attempt.definition.minutes);
-            if self.0.store.start_exam_clock(attempt.id, timer).await? {
+            if self
+                .0
+                .store
+                .start_held_exam_clock(attempt.id, timer)
+                .await?
+            {
                 self.schedule(attempt.id, timer.deadline_at);
                 self.publish(super::super::ClassEvent::Exam {
                     learner: attempt.learner_id.clone(),
