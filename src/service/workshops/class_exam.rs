@@ -1,0 +1,247 @@
+//! A class exam: one exam started for every member on their own cluster, one start of
+//! everyone's clock, per-learner extensions, and the results per learner and task.
+
+use serde::Serialize;
+
+use crate::store::LearnerId;
+
+use super::super::{Service, ServiceError, ServiceResult};
+
+/// One learner's line in a class exam.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassExamRow {
+    /// The name they joined with.
+    pub display_name: String,
+    /// Their attempt, once started.
+    pub attempt: Option<i64>,
+    /// `preparing`, `running`, `graded`, or `not-started` with the reason in `detail`.
+    pub status: String,
+    /// Why it did not start, or how it ended.
+    pub detail: Option<String>,
+    /// The total, once graded.
+    pub score: Option<u32>,
+    /// Points available, once graded.
+    pub max_score: Option<u32>,
+    /// Passed, once graded (an incomplete attempt never passes).
+    pub passed: Option<bool>,
+    /// Every criterion was judged when it ended.
+    pub complete: Option<bool>,
+    /// Per task: (task, score, max), once graded.
+    pub tasks: Vec<(String, u32, u32)>,
+}
+
+impl Service {
+    /// Starts `exam` for every member who has a cluster, each on their own: setups run now,
+    /// and every clock waits for [`Service::start_class_clock`], so the class shares one
+    /// deadline. One line per learner says what happened.
+    pub async fn start_class_exam(&self, id: i64, exam: &str) -> ServiceResult<Vec<ClassExamRow>> {
+        self.workshop(id).await?;
+        self.exam(exam)?;
+        let mut rows = Vec::new();
+        for member in self.0.store.workshop_members(id).await? {
+            let Some(learner) = LearnerId::parse(&member.learner_id) else {
+                continue;
+            };
+            let row = match self
+                .begin_exam(&learner, exam, &Default::default(), true)
+                .await
+            {
+                Ok((view, _)) => ClassExamRow {
+                    display_name: member.display_name,
+                    attempt: Some(view.attempt.id),
+                    status: view.attempt.status.public().to_string(),
+                    detail: None,
+                    score: None,
+                    max_score: None,
+                    passed: None,
+                    complete: None,
+                    tasks: Vec::new(),
+                },
+                Err(err) => ClassExamRow {
+                    display_name: member.display_name,
+                    attempt: None,
+                    status: "not-started".to_string(),
+                    detail: Some(err.to_string()),
+                    score: None,
+                    max_score: None,
+                    passed: None,
+                    complete: None,
+                    tasks: Vec::new(),
+                },
+            };
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// Every member's latest attempt at `exam`, with scores per task once graded.
+    pub async fn class_exam_results(
+        &self,
+        id: i64,
+        exam: &str,
+    ) -> ServiceResult<Vec<ClassExamRow>> {
+        self.workshop(id).await?;
+        self.exam(exam)?;
+        let mut rows = Vec::new();
+        for member in self.0.store.workshop_members(id).await? {
+            let Some(learner) = LearnerId::parse(&member.learner_id) else {
+                continue;
+            };
+            let latest = self
+                .0
+                .store
+                .exam_history(&learner, exam)
+                .await?
+                .into_iter()
+                .next();
+            let mut row = ClassExamRow {
+                display_name: member.display_name,
+                attempt: latest.as_ref().map(|a| a.id),
+                status: latest
+                    .as_ref()
+                    .map_or("not-started", |a| a.status.public())
+                    .to_string(),
+                detail: None,
+                score: None,
+                max_score: None,
+                passed: None,
+                complete: None,
+                tasks: Vec::new(),
+            };
+            if let Some(attempt) = latest.filter(|a| a.status == crate::exam::Status::Graded) {
+                let stored = self.0.store.exam_tasks(attempt.id).await?;
+                let report = super::super::ExamReport::build(attempt, &stored);
+                row.score = Some(report.score.score);
+                row.max_score = Some(report.score.max);
+                row.passed = Some(report.score.passed);
+                row.complete = Some(report.complete());
+                row.detail = report.incomplete_reason.clone();
+                row.tasks = report
+                    .records()
+                    .into_iter()
+                    .map(|r| (r.task, r.score, r.max))
+                    .collect();
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+/// A class exam's results as CSV: one line per learner, a score column per task.
+pub fn results_csv(rows: &[ClassExamRow]) -> String {
+    let tasks: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.tasks.iter().map(|(t, _, _)| t.clone()))
+        .fold(Vec::new(), |mut all, t| {
+            if !all.contains(&t) {
+                all.push(t);
+            }
+            all
+        });
+    let field = |text: &str| {
+        if text.contains([',', '"', '\n']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::from("learner,status,score,max_score,passed,complete");
+    for t in &tasks {
+        out.push(',');
+        out.push_str(&field(t));
+    }
+    out.push('\n');
+    for r in rows {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        out.push_str(&format!(
+            "{},{},{},{},{},{}",
+            field(&r.display_name),
+            field(&r.status),
+            opt(r.score.map(|s| s.to_string())),
+            opt(r.max_score.map(|s| s.to_string())),
+            opt(r.passed.map(|p| p.to_string())),
+            opt(r.complete.map(|c| c.to_string())),
+        ));
+        for t in &tasks {
+            out.push(',');
+            if let Some((_, score, _)) = r.tasks.iter().find(|(x, _, _)| x == t) {
+                out.push_str(&score.to_string());
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The most minutes an instructor adds to an exam at once.
+const MAX_EXTENSION_MINUTES: u32 = 120;
+
+impl Service {
+    /// Gives one learner's running exam `minutes` more (the instructor's call, e.g. a lost
+    /// connection); answers the new deadline.
+    pub async fn extend_member_exam(&self, id: i64, row: &str, minutes: u32) -> ServiceResult<i64> {
+        if minutes == 0 || minutes > MAX_EXTENSION_MINUTES {
+            return Err(ServiceError::Invalid(format!(
+                "extend by 1 to {MAX_EXTENSION_MINUTES} minutes"
+            )));
+        }
+        let (member, _) = self.member_by_row(id, row).await?;
+        let now = self.now();
+        let running = self
+            .0
+            .store
+            .unfinished_exam_attempts()
+            .await?
+            .into_iter()
+            .find(|a| a.learner_id == member.learner_id && a.status == crate::exam::Status::Running)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!("{} has no running exam", member.display_name))
+            })?;
+        let deadline = running
+            .timer
+            .map(|t| t.deadline_at)
+            .ok_or_else(|| ServiceError::Invalid("the exam has no clock yet".into()))?;
+        let extended = deadline + i64::from(minutes) * 60;
+        if !self.0.store.extend_exam(running.id, extended, now).await? {
+            return Err(ServiceError::Invalid(format!(
+                "{}'s exam has already ended",
+                member.display_name
+            )));
+        }
+        tracing::info!(attempt = running.id, minutes, "instructor extended an exam");
+        Ok(extended)
+    }
+}
+
+impl Service {
+    /// Starts the clock of every member's held attempt at `exam` at once: one deadline for the
+    /// class. Answers how many started and the deadline.
+    pub async fn start_class_clock(
+        &self,
+        id: i64,
+        exam: &str,
+    ) -> ServiceResult<(usize, Option<i64>)> {
+        self.workshop(id).await?;
+        self.exam(exam)?;
+        let mut held = Vec::new();
+        for member in self.0.store.workshop_members(id).await? {
+            let Some(learner) = LearnerId::parse(&member.learner_id) else {
+                continue;
+            };
+            if let Some(attempt) = self
+                .0
+                .store
+                .exam_history(&learner, exam)
+                .await?
+                .into_iter()
+                .next()
+                && attempt.status == crate::exam::Status::Preparing
+            {
+                held.push(attempt);
+            }
+        }
+        let (started, deadline) = self.start_held_clocks(&held).await?;
+        Ok((started.len(), deadline))
+    }
+}
