@@ -197,6 +197,9 @@ async fn cluster_create(args: crate::config::CreateArgs) -> ExitCode {
         flannel: spec.flannel.clone(),
         br_netfilter_path: args.br_netfilter_path,
         plugins_tarball: args.cni_plugins_tarball,
+        api_server: args
+            .api_server_address
+            .map(|address| (address, args.api_server_port)),
     };
     eprintln!(
         "Using the cluster of lesson `{}` ({})",
@@ -405,13 +408,34 @@ pub async fn workshop(command: crate::config::WorkshopCommand) -> ExitCode {
     };
     let outcome = match command {
         WorkshopCommand::Create(args) => {
+            let provider = match (&args.kubeconfigs, args.kind, &args.provider) {
+                (Some(dir), _, _) => Provider::Kubeconfigs { dir: dir.clone() },
+                (None, true, _) => match serde_json::from_str(r#"{"kind": "kind"}"#) {
+                    Ok(p) => p,
+                    Err(err) => {
+                        eprintln!("kubelab: {err}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, false, Some(json)) => match serde_json::from_str(json) {
+                    Ok(p) => p,
+                    Err(err) => {
+                        eprintln!("kubelab: --provider is not a provider: {err}");
+                        return ExitCode::from(2);
+                    }
+                },
+                (None, false, None) => {
+                    eprintln!(
+                        "kubelab: say where clusters come from: --kubeconfigs DIR, --kind or --provider JSON"
+                    );
+                    return ExitCode::from(2);
+                }
+            };
             let spec = WorkshopSpec {
                 title: args.title.clone(),
                 lesson: args.lesson.clone(),
                 tasks: args.tasks.clone(),
-                provider: Provider::Kubeconfigs {
-                    dir: args.kubeconfigs.clone(),
-                },
+                provider,
                 capacity: args.capacity,
                 ends_at: None,
             };
@@ -432,10 +456,28 @@ pub async fn workshop(command: crate::config::WorkshopCommand) -> ExitCode {
                 println!("{}\t{}\t{}\t{}", w.id, w.code, w.lesson, w.title);
             }
         }),
-        WorkshopCommand::Delete(args) => service
-            .delete_workshop(args.id)
-            .await
-            .map(|()| println!("deleted workshop {}", args.id)),
+        WorkshopCommand::Delete(args) => match service.delete_workshop(args.id).await {
+            Ok(()) => {
+                println!("deleted workshop {}", args.id);
+                // Its clusters (kind, kubernetes) go now; a failure is said, and a running
+                // server tries again.
+                match service.delete_pending_environments().await {
+                    Ok((deleted, failed)) => {
+                        for name in deleted {
+                            println!("deleted cluster {name}");
+                        }
+                        for line in &failed {
+                            eprintln!(
+                                "kubelab: could not delete cluster {line} (kubelab serve tries again)"
+                            );
+                        }
+                        Ok(())
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        },
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -94,8 +94,15 @@ pub struct WorkshopCreateArgs {
     #[arg(long = "task")]
     pub tasks: Vec<String>,
     /// A folder of kubeconfig files, one learner cluster each (its current context).
+    #[arg(long, conflicts_with_all = ["kind", "provider"], required_unless_present_any = ["kind", "provider"])]
+    pub kubeconfigs: Option<PathBuf>,
+    /// One kind cluster per learner on this host, made by `kubelab serve` (warm pool of 2, 2 boots at once).
+    #[arg(long, conflicts_with = "provider")]
+    pub kind: bool,
+    /// The provider as JSON, as the API takes it, e.g. '{"kind": "kind", "warm": 4, "parallel": 3}'
+    /// or '{"kind": "kubernetes", "kubeconfig": "/srv/mgmt.yaml"}'.
     #[arg(long)]
-    pub kubeconfigs: PathBuf,
+    pub provider: Option<String>,
     /// Most learners.
     #[arg(long)]
     pub capacity: Option<u32>,
@@ -144,6 +151,13 @@ pub struct CreateArgs {
     /// The file that shows br_netfilter is loaded (for tests).
     #[arg(long, env = "KUBELAB_BR_NETFILTER_PATH", hide = true)]
     pub br_netfilter_path: Option<PathBuf>,
+    /// The address the API server listens on (default: kind's 127.0.0.1); the environment
+    /// image uses its Pod IP so kubelab can reach the cluster from outside the Pod.
+    #[arg(long)]
+    pub api_server_address: Option<String>,
+    /// The API server's port with --api-server-address.
+    #[arg(long, default_value_t = 6443)]
+    pub api_server_port: u16,
     /// Content source.
     #[command(flatten)]
     pub content: ContentArgs,

@@ -4,6 +4,7 @@
 pub mod apply;
 mod clusters;
 pub mod download;
+pub mod environments;
 mod error;
 pub mod exec;
 mod kubeconfig;

@@ -74,6 +74,24 @@ pub fn render_kind_config(yaml: &str, name: &str, workers: u32) -> Result<String
     serde_yaml_ng::to_string(&doc).map_err(|err| format!("cannot write it back: {err}"))
 }
 
+/// Publishes the cluster's API server on `address:port` (kind's `networking.apiServerAddress`
+/// and `apiServerPort`): an environment Pod serves its cluster on the Pod's own IP, which kind
+/// also puts into the serving certificate and the kubeconfig.
+pub fn with_api_server(yaml: &str, address: &str, port: u16) -> Result<String, String> {
+    let mut doc: Value =
+        serde_yaml_ng::from_str(yaml).map_err(|err| format!("it is not valid YAML: {err}"))?;
+    let networking = doc
+        .as_mapping_mut()
+        .ok_or("its top level is not a mapping")?
+        .entry("networking".into())
+        .or_insert_with(|| Value::Mapping(Mapping::new()))
+        .as_mapping_mut()
+        .ok_or("`networking` is not a mapping")?;
+    networking.insert("apiServerAddress".into(), address.into());
+    networking.insert("apiServerPort".into(), u64::from(port).into());
+    serde_yaml_ng::to_string(&doc).map_err(|err| format!("cannot write it back: {err}"))
+}
+
 /// A short rendering of a YAML scalar for messages.
 fn scalar(value: &Value) -> String {
     match value {
@@ -93,6 +111,15 @@ mod tests {
 
     fn parse(text: &str) -> Value {
         serde_yaml_ng::from_str(text).expect("rendered YAML parses")
+    }
+
+    #[test]
+    fn the_api_server_can_listen_on_a_given_address() {
+        let rendered = render_kind_config(LESSON, "lab", 1).unwrap();
+        let out = parse(&with_api_server(&rendered, "10.1.2.3", 6443).unwrap());
+        assert_eq!(out["networking"]["apiServerAddress"], "10.1.2.3");
+        assert_eq!(out["networking"]["apiServerPort"], 6443);
+        assert_eq!(out["networking"]["disableDefaultCNI"], true);
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct CreatePlan {
     pub br_netfilter_path: Option<PathBuf>,
     /// A CNI plugins tarball already on disk, used instead of downloading (still verified).
     pub plugins_tarball: Option<PathBuf>,
+    /// Where the API server listens (address, port), when not kind's default (127.0.0.1 on a
+    /// random port).
+    pub api_server: Option<(String, u16)>,
 }
 
 /// What `create` did.
@@ -113,6 +116,17 @@ pub fn create(plan: &CreatePlan, out: &mut dyn Write) -> Result<Created, KindErr
                 detail,
             }
         })?;
+    let config = match &plan.api_server {
+        Some((address, port)) => {
+            config::with_api_server(&config, address, *port).map_err(|detail| {
+                KindError::KindConfig {
+                    file: plan.kind_config_name.clone(),
+                    detail,
+                }
+            })?
+        }
+        None => config,
+    };
     let download = match &plan.plugins_tarball {
         Some(path) => {
             plugins::check_readable(path)?;
@@ -222,6 +236,29 @@ pub fn delete(name: &str, out: &mut dyn Write) -> Result<Deleted, KindError> {
     say(out, &format!("Deleting kind cluster `{name}`"));
     programs.delete_cluster(name)?;
     Ok(Deleted::Deleted)
+}
+
+/// The kubeconfig kind keeps for the cluster (`kind get kubeconfig --name NAME`).
+pub fn kubeconfig(name: &str) -> Result<String, KindError> {
+    validate_name(name).map_err(|reason| KindError::BadName {
+        name: name.to_string(),
+        reason,
+    })?;
+    let programs = Programs::find(false)?;
+    programs.kind_output(&["get", "kubeconfig", "--name", name])
+}
+
+/// Every kind cluster on this host (`kind get clusters`).
+pub fn clusters() -> Result<Vec<String>, KindError> {
+    let programs = Programs::find(false)?;
+    programs.docker_running()?;
+    let listed = programs.kind_output(&["get", "clusters"])?;
+    Ok(listed
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("No kind clusters"))
+        .map(str::to_string)
+        .collect())
 }
 
 /// Writes one progress line; a closed stderr must not stop the work.

@@ -11,11 +11,22 @@ use super::{Service, ServiceError, ServiceResult};
 /// How long the cluster page and its API wait for a fresh status before showing the cached one.
 const FRESH_WAIT: Duration = Duration::from_secs(6);
 
+/// A workshop cluster kubelab is still making, or could not make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterProgress {
+    /// True when making it failed (the learner may try again).
+    pub failed: bool,
+    /// The step and time so far, or why it failed.
+    pub detail: String,
+}
+
 /// What the header shows about the learner's cluster.
 #[derive(Debug, Clone, Default)]
 pub struct Badge {
     /// The cluster a workshop gave the learner (their checks use it, not a context).
     pub workshop_cluster: Option<String>,
+    /// That cluster while it is being made or after making it failed.
+    pub progress: Option<ClusterProgress>,
     /// The context the learner's checks use, if one can be determined.
     pub context: Option<String>,
     /// Its last known status (None while the first probe runs).
@@ -42,8 +53,29 @@ impl Service {
     /// in the background).
     pub fn badge(&self, me: &LearnerSnapshot) -> Badge {
         if let Some(cluster) = &me.workshop_cluster {
+            use crate::store::EnvState;
+            let progress = me.workshop_env.as_ref().and_then(|env| match env.state {
+                EnvState::Ready => None,
+                EnvState::Provisioning => Some(ClusterProgress {
+                    failed: false,
+                    detail: format!(
+                        "{} ({} so far)",
+                        env.step,
+                        super::workshops::elapsed(self.now() - env.started_at)
+                    ),
+                }),
+                EnvState::Failed => Some(ClusterProgress {
+                    failed: true,
+                    detail: env.error.clone().unwrap_or_default(),
+                }),
+                EnvState::Deleting => Some(ClusterProgress {
+                    failed: false,
+                    detail: "being replaced by a new one".into(),
+                }),
+            });
             return Badge {
                 workshop_cluster: Some(cluster.clone()),
+                progress,
                 context: None,
                 status: None,
             };
@@ -52,6 +84,7 @@ impl Service {
         let status = context.as_deref().and_then(|c| self.cached_status(c));
         Badge {
             workshop_cluster: None,
+            progress: None,
             context,
             status,
         }

@@ -23,6 +23,7 @@ use crate::cluster::{ClusterError, Clusters, Connection, StatusCache, WatchHub};
 use crate::content::{Catalogue, Exam, Lesson, Task};
 use crate::store::{LearnerId, LearnerSnapshot, Store};
 
+pub use cluster::ClusterProgress;
 pub use error::ServiceError;
 pub use exams::{AttemptView, ExamReport, Preparations};
 pub use learner::LearnerProgress;
@@ -31,7 +32,8 @@ pub use practice::PracticeBoard;
 pub use steps::{Action, Outcome, SetupOptions};
 pub use task::SharedTask;
 pub use workshops::{
-    ClassEvent, ClassExamRow, Joined, Provider, Roster, Workshop, WorkshopSpec, results_csv,
+    ClassEvent, ClassExamRow, DEFAULT_IMAGE, Joined, MemberCluster, MemberExam, MyWorkshop,
+    Provider, Roster, Workshop, WorkshopSpec, results_csv,
 };
 
 /// What a use-case returns.
@@ -54,6 +56,8 @@ struct Inner {
     failed_joins: admission::Bucket,
     /// What instructors' live rosters follow: verdicts stored, learners joining.
     class_events: tokio::sync::broadcast::Sender<workshops::ClassEvent>,
+    /// Workshop clusters being made or deleted by this process.
+    provisioning: workshops::Provisioning,
 }
 
 impl Service {
@@ -71,6 +75,7 @@ impl Service {
             new_learners: admission::Bucket::new_learners(),
             failed_joins: admission::Bucket::wrong_codes(),
             class_events: tokio::sync::broadcast::Sender::new(256),
+            provisioning: workshops::Provisioning::default(),
         }))
     }
 

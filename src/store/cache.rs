@@ -23,6 +23,8 @@ pub struct LearnerSnapshot {
     pub context: Option<String>,
     /// The cluster their workshop gave them, if they are in one and it did.
     pub workshop_cluster: Option<String>,
+    /// That cluster's provisioning record, when kubelab makes it (kind, kubernetes).
+    pub workshop_env: Option<super::EnvironmentRow>,
     /// The latest messages from their workshop's instructor, newest first.
     pub messages: Vec<String>,
 }
@@ -79,12 +81,18 @@ impl Store {
             // Not stored yet (they have never written): nothing to read, nothing to cache.
             return Ok(Arc::new(LearnerSnapshot::default()));
         };
+        let workshop_cluster = self.membership(id).await?.and_then(|m| m.cluster);
+        let workshop_env = match &workshop_cluster {
+            Some(name) => self.environment(name).await?,
+            None => None,
+        };
         let snapshot = Arc::new(LearnerSnapshot {
             display_name: learner.display_name,
             sections_done: self.sections_done(id).await?,
             best_scores: self.best_scores(id).await?,
             context: self.learner_context(id).await?,
-            workshop_cluster: self.membership(id).await?.and_then(|m| m.cluster),
+            workshop_cluster,
+            workshop_env,
             messages: self.messages_for(id).await?,
         });
         self.cache.put(id, generation, snapshot.clone());

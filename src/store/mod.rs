@@ -2,6 +2,7 @@
 
 mod cache;
 mod checks;
+mod environments;
 mod exams;
 mod learners;
 mod practice;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use cache::LearnerSnapshot;
 pub use checks::CheckRun;
+pub use environments::{EnvState, EnvironmentRow};
 pub use exams::{ExamAttempt, ExamTask, Grade, GradedTask, Grading};
 pub use learners::LearnerId;
 pub use practice::PracticeAttempt;
@@ -121,6 +123,8 @@ pub struct StoreOptions {
 pub struct Store {
     pool: SqlitePool,
     cache: std::sync::Arc<cache::SnapshotCache>,
+    /// The folder that holds the database file.
+    dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -205,11 +209,20 @@ impl Store {
         let store = Store {
             pool,
             cache: Default::default(),
+            dir: path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map_or_else(|| std::path::PathBuf::from("."), Path::to_path_buf),
         };
         // Refuse to start on a database that cannot be written, rather than acknowledge
         // nothing for the whole session.
         store.ping().await?;
         Ok(store)
+    }
+
+    /// The folder that holds the database file (where kubelab keeps files it makes).
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Whether the database can be written: rewrites the health row and commits.

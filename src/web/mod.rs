@@ -110,6 +110,15 @@ pub fn app(state: AppState) -> Router {
         .route("/join", post(workshops::join_form))
         .route("/api/v1/join", post(workshops::join_api))
         .route("/api/v1/workshop/leave", post(workshops::leave_api))
+        .route("/api/v1/workshop", get(workshops::mine_api))
+        .route(
+            "/api/v1/workshop/cluster/retry",
+            post(workshops::retry_cluster_api),
+        )
+        .route(
+            "/workshop/cluster/retry",
+            post(workshops::retry_cluster_form),
+        )
         .route("/cluster", get(cluster::show))
         .route("/cluster/context", post(cluster::set_context))
         .route("/api/v1/cluster", get(cluster::api))
@@ -154,6 +163,22 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/v1/workshops/{id}/learners/{row}",
             axum::routing::delete(workshops::remove_member_api),
+        )
+        .route(
+            "/api/v1/workshops/{id}/learners/{row}/recreate",
+            post(workshops::recreate_cluster_api),
+        )
+        .route(
+            "/instructor/workshops/{id}/learners/{row}/recreate",
+            post(workshops::recreate_cluster_form),
+        )
+        .route(
+            "/api/v1/workshops/{id}/learners/{row}/exams/{exam}/grant",
+            post(workshops::grant_attempt_api),
+        )
+        .route(
+            "/instructor/workshops/{id}/learners/{row}/exams/{exam}/grant",
+            post(workshops::grant_attempt_form),
         )
         .route(
             "/instructor/workshops/{id}/messages",

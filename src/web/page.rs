@@ -42,6 +42,8 @@ pub struct Chrome {
     pub cluster: Option<ClusterStatus>,
     /// The cluster a workshop gave the learner, if any.
     pub workshop_cluster: Option<String>,
+    /// That cluster while kubelab makes it, or after making it failed.
+    pub cluster_progress: Option<crate::service::ClusterProgress>,
     /// The latest messages from the learner's workshop instructor.
     pub messages: Vec<String>,
 }
@@ -56,6 +58,7 @@ impl Chrome {
             context: badge.context,
             cluster: badge.status,
             workshop_cluster: badge.workshop_cluster,
+            cluster_progress: badge.progress,
             messages: snapshot.messages.clone(),
         }
     }
@@ -77,8 +80,11 @@ impl Chrome {
 
     /// The header's cluster line.
     pub fn cluster_line(&self) -> String {
-        if let Some(cluster) = &self.workshop_cluster {
-            return format!("workshop cluster {cluster}");
+        match (&self.cluster_progress, &self.workshop_cluster) {
+            (Some(p), _) if p.failed => return "your cluster could not be made".to_string(),
+            (Some(_), _) => return "your cluster is starting…".to_string(),
+            (None, Some(cluster)) => return format!("workshop cluster {cluster}"),
+            (None, None) => {}
         }
         match (&self.cluster, &self.context) {
             (Some(status), _) => status.summary(),
@@ -89,6 +95,9 @@ impl Chrome {
 
     /// The badge's tooltip: why the cluster cannot be used, or what the badge is.
     pub fn cluster_title(&self) -> String {
+        if let Some(progress) = &self.cluster_progress {
+            return progress.detail.clone();
+        }
         match self.cluster.as_ref().and_then(|s| s.problem.clone()) {
             Some(problem) => problem,
             None => "Your cluster: status and how to switch or create one".to_string(),
@@ -105,6 +114,7 @@ impl Chrome {
             }
             Some(status) if status.reachable => "degraded",
             Some(_) => "down",
+            None if self.cluster_progress.as_ref().is_some_and(|p| p.failed) => "down",
             None if self.workshop_cluster.is_some() => "unknown",
             None if self.context.is_none() => "down",
             None => "unknown",

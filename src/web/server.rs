@@ -56,6 +56,8 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     let state = state.with_instructor(gate);
     // Exams keep their deadlines across restarts: resume, reschedule or grade late.
     state.service.recover_exams().await;
+    // Workshop clusters: finish or clean up what a restart interrupted, keep pools filled.
+    state.service.kick_provisioning();
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
         Err(err) => {

@@ -44,6 +44,8 @@ pub async fn create_api(
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     let Json(spec) = body.map_err(AppError::from_json)?;
     let workshop = state.service.create_workshop(spec).await?;
+    // The warm pool starts booting before anyone joins.
+    state.service.kick_provisioning();
     Ok((
         StatusCode::CREATED,
         Json(Created {
@@ -78,6 +80,8 @@ pub async fn delete_api(
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
     state.service.delete_workshop(id).await?;
+    // Its clusters are deleted in the background.
+    state.service.kick_provisioning();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,6 +115,7 @@ pub struct InstructorPage {
     chrome: Chrome,
     workshops: Vec<Workshop>,
     lessons: Vec<(String, String)>,
+    default_image: &'static str,
 }
 
 impl SizedPage for InstructorPage {}
@@ -129,6 +134,7 @@ pub async fn home(State(state): State<AppState>, _instructor: Instructor) -> App
         chrome: Chrome::default(),
         workshops,
         lessons,
+        default_image: crate::service::DEFAULT_IMAGE,
     })
     .into_response())
 }
@@ -138,9 +144,72 @@ pub async fn home(State(state): State<AppState>, _instructor: Instructor) -> App
 pub struct CreateForm {
     title: String,
     lesson: String,
+    /// `kubeconfigs`, `kind` or `kubernetes`.
+    #[serde(default)]
+    provider: String,
+    #[serde(default)]
     kubeconfigs: String,
     #[serde(default)]
+    warm: String,
+    #[serde(default)]
+    parallel: String,
+    #[serde(default)]
+    management_kubeconfig: String,
+    #[serde(default)]
+    image: String,
+    #[serde(default)]
     capacity: String,
+}
+
+/// A number field of the form: empty is `default`.
+fn number_field(name: &str, value: &str, default: u32) -> AppResult<u32> {
+    match value.trim() {
+        "" => Ok(default),
+        n => n
+            .parse::<u32>()
+            .map_err(|_| AppError::BadRequest(format!("{name} `{n}` is not a whole number"))),
+    }
+}
+
+impl CreateForm {
+    /// The provider the form describes.
+    fn provider(&self) -> AppResult<Provider> {
+        let warm = number_field("warm pool", &self.warm, 2)?;
+        match self.provider.trim() {
+            "" | "kubeconfigs" => Ok(Provider::Kubeconfigs {
+                dir: self.kubeconfigs.trim().into(),
+            }),
+            "kind" => Ok(Provider::Kind {
+                warm,
+                parallel: number_field("boots at once", &self.parallel, 2)?,
+                max: None,
+                workers: 1,
+            }),
+            "kubernetes" => {
+                let spec = serde_json::json!({
+                    "kind": "kubernetes",
+                    "warm": warm,
+                    "parallel": number_field("boots at once", &self.parallel, 10)?,
+                });
+                let mut provider: Provider = serde_json::from_value(spec)
+                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                if let Provider::Kubernetes {
+                    kubeconfig, image, ..
+                } = &mut provider
+                {
+                    let path = self.management_kubeconfig.trim();
+                    *kubeconfig = (!path.is_empty()).then(|| path.into());
+                    if !self.image.trim().is_empty() {
+                        *image = self.image.trim().to_string();
+                    }
+                }
+                Ok(provider)
+            }
+            other => Err(AppError::BadRequest(format!(
+                "no provider `{other}`: choose kubeconfigs, kind or kubernetes"
+            ))),
+        }
+    }
 }
 
 /// `POST /instructor/workshops`.
@@ -156,17 +225,18 @@ pub async fn create_form(
             AppError::BadRequest(format!("capacity `{n}` is not a number of learners"))
         })?),
     };
+    let provider = form.provider()?;
     let spec = WorkshopSpec {
         title: form.title,
         lesson: form.lesson,
         tasks: Vec::new(),
-        provider: Provider::Kubeconfigs {
-            dir: form.kubeconfigs.trim().into(),
-        },
+        provider,
         capacity,
         ends_at: None,
     };
     let workshop = state.service.create_workshop(spec).await?;
+    // The warm pool starts booting before anyone joins.
+    state.service.kick_provisioning();
     Ok(Redirect::to(&format!(
         "/instructor/workshops/{}",
         workshop.id
@@ -243,6 +313,7 @@ pub async fn delete_form(
     Path(id): Path<i64>,
 ) -> AppResult<Redirect> {
     state.service.delete_workshop(id).await?;
+    state.service.kick_provisioning();
     Ok(Redirect::to("/instructor"))
 }
 
@@ -612,10 +683,14 @@ pub async fn join_qr(
 pub struct MemberPage {
     chrome: Chrome,
     workshop_id: i64,
+    row: String,
     name: String,
     cluster: Option<String>,
+    cluster_state: crate::service::MemberCluster,
+    provisioned: bool,
     /// Per task: its title and the learner's latest verdict.
     tasks: Vec<(String, Option<crate::web::task::VerdictView>)>,
+    exams: Vec<crate::service::MemberExam>,
 }
 
 impl SizedPage for MemberPage {}
@@ -642,9 +717,13 @@ pub async fn member_page(
     Ok(Page(MemberPage {
         chrome: Chrome::default(),
         workshop_id: id,
+        row,
         name: detail.display_name,
         cluster: detail.cluster,
+        cluster_state: detail.cluster_state,
+        provisioned: detail.provisioned,
         tasks,
+        exams: detail.exams,
     })
     .into_response())
 }
@@ -666,4 +745,95 @@ pub async fn remove_member_api(
 ) -> ApiResult<StatusCode> {
     state.service.remove_member(id, &row).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/workshop`: the learner's workshop and where their cluster is (`null` outside
+/// one); the page banner follows a cluster being made with it.
+pub async fn mine_api(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+) -> ApiResult<Json<Option<crate::service::MyWorkshop>>> {
+    Ok(Json(state.service.my_workshop(&learner).await?))
+}
+
+/// `POST /api/v1/workshop/cluster/retry`: a learner whose cluster could not be made asks
+/// for a new one.
+pub async fn retry_cluster_api(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+) -> ApiResult<Json<crate::service::MemberCluster>> {
+    Ok(Json(state.service.retry_my_cluster(&learner).await?))
+}
+
+/// `POST /workshop/cluster/retry`: the same from the page banner, back to the page.
+pub async fn retry_cluster_form(
+    State(state): State<AppState>,
+    CurrentLearner(learner): CurrentLearner,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Redirect> {
+    state.service.retry_my_cluster(&learner).await?;
+    Ok(Redirect::to(back_to(&headers)))
+}
+
+/// The page a form came from (same site only), else the catalogue.
+fn back_to(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .unwrap_or("/")
+}
+
+/// `POST /api/v1/workshops/{id}/learners/{row}/recreate` (instructor): deletes one learner's
+/// cluster and gives them a new one (from the warm pool when there is one).
+pub async fn recreate_cluster_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row)): Path<(i64, String)>,
+) -> ApiResult<Json<crate::service::MemberCluster>> {
+    Ok(Json(state.service.recreate_member_cluster(id, &row).await?))
+}
+
+/// `POST /instructor/workshops/{id}/learners/{row}/recreate`: the same from the learner's page.
+pub async fn recreate_cluster_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row)): Path<(i64, String)>,
+) -> AppResult<Redirect> {
+    state.service.recreate_member_cluster(id, &row).await?;
+    Ok(Redirect::to(&format!(
+        "/instructor/workshops/{id}/learners/{row}"
+    )))
+}
+
+/// The new attempt.
+#[derive(Serialize)]
+pub struct Granted {
+    attempt: i64,
+}
+
+/// `POST /api/v1/workshops/{id}/learners/{row}/exams/{exam}/grant` (instructor): a new attempt
+/// for a learner whose last one ended incomplete; it starts at once.
+pub async fn grant_attempt_api(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row, exam)): Path<(i64, String, String)>,
+) -> ApiResult<(StatusCode, Json<Granted>)> {
+    let attempt = state.service.grant_exam_attempt(id, &row, &exam).await?;
+    Ok((StatusCode::CREATED, Json(Granted { attempt })))
+}
+
+/// `POST /instructor/workshops/{id}/learners/{row}/exams/{exam}/grant`: the same from the
+/// learner's page.
+pub async fn grant_attempt_form(
+    State(state): State<AppState>,
+    _instructor: Instructor,
+    Path((id, row, exam)): Path<(i64, String, String)>,
+) -> AppResult<Redirect> {
+    state.service.grant_exam_attempt(id, &row, &exam).await?;
+    Ok(Redirect::to(&format!(
+        "/instructor/workshops/{id}/learners/{row}"
+    )))
 }

@@ -337,4 +337,20 @@
     });
     feed.addEventListener("reload", function () { window.location.reload(); });
   }
+  // A workshop cluster being made: follow its steps, and reload once it is ready or failed.
+  var starting = document.querySelector("[data-provisioning]");
+  if (starting && window.fetch) {
+    var stepText = starting.querySelector(".cluster-step");
+    setInterval(function () {
+      fetch(starting.getAttribute("data-provisioning"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (mine) {
+          var cluster = mine && mine.cluster;
+          if (!cluster) { return; }
+          if (cluster.state !== "provisioning") { window.location.reload(); return; }
+          if (stepText && cluster.step) { stepText.textContent = cluster.step; }
+        })
+        .catch(function () { /* offline for a moment: try again at the next tick */ });
+    }, 2000);
+  }
 })();

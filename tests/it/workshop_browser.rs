@@ -53,6 +53,11 @@ async fn a_class_in_chromium() {
         .send_keys("Thursday class")
         .await
         .unwrap();
+    field("input[name=provider][value=kubeconfigs]")
+        .await
+        .click()
+        .await
+        .unwrap();
     field("#kubeconfigs")
         .await
         .send_keys(clusters.path().to_str().unwrap())

@@ -245,3 +245,42 @@ impl Service {
         Ok((started.len(), deadline))
     }
 }
+
+impl Service {
+    /// The instructor grants one learner (by roster row key) a new attempt at `exam` after
+    /// their last one ended incomplete (criteria that could not be judged): it starts now on
+    /// their own cluster, with its own clock. Answers the new attempt's id.
+    pub async fn grant_exam_attempt(&self, id: i64, row: &str, exam: &str) -> ServiceResult<i64> {
+        self.exam(exam)?;
+        let (_, learner) = self.member_by_row(id, row).await?;
+        let latest = self
+            .0
+            .store
+            .exam_history(&learner, exam)
+            .await?
+            .into_iter()
+            .next();
+        let Some(attempt) = latest.filter(|a| a.status == crate::exam::Status::Graded) else {
+            return Err(ServiceError::Invalid(
+                "a new attempt is granted after one has ended; this learner's is not graded yet"
+                    .into(),
+            ));
+        };
+        let stored = self.0.store.exam_tasks(attempt.id).await?;
+        if super::super::ExamReport::build(attempt, &stored).complete() {
+            return Err(ServiceError::Invalid(
+                "this learner's last attempt was judged completely; a new attempt is for one marked incomplete".into(),
+            ));
+        }
+        let (view, _) = self
+            .begin_exam(&learner, exam, &Default::default(), false)
+            .await?;
+        tracing::info!(
+            workshop = id,
+            exam,
+            attempt = view.attempt.id,
+            "instructor granted a new attempt"
+        );
+        Ok(view.attempt.id)
+    }
+}

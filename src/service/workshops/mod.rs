@@ -9,13 +9,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{Status as CriterionStatus, Verdict};
 use crate::cluster::KubeconfigSource;
-use crate::store::{LearnerId, MemberRow, NewWorkshop, WorkshopRow};
+use crate::store::{EnvState, LearnerId, MemberRow, NewWorkshop, WorkshopRow};
 
 use super::{Service, ServiceError, ServiceResult};
 
 mod class_exam;
+mod provision;
 
 pub use class_exam::{ClassExamRow, results_csv};
+pub(crate) use provision::elapsed;
+pub use provision::{DEFAULT_IMAGE, Provisioning};
 
 /// Letters and digits that cannot be mistaken for each other on a projector.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -34,6 +37,83 @@ pub enum Provider {
         /// The folder.
         dir: PathBuf,
     },
+    /// One kind cluster per learner on this host, made by kubelab as `kubelab cluster create`
+    /// makes the lesson's cluster.
+    Kind {
+        /// Ready clusters kept unassigned, so a learner who joins gets one at once.
+        #[serde(default = "default_warm")]
+        warm: u32,
+        /// Clusters booting at once (a kind boot is CPU-bound).
+        #[serde(default = "default_parallel")]
+        parallel: u32,
+        /// Most clusters the workshop may have (default: its capacity, else 40).
+        #[serde(default)]
+        max: Option<u32>,
+        /// Worker nodes per cluster.
+        #[serde(default = "default_workers")]
+        workers: u32,
+    },
+    /// One environment Pod (Docker and kind inside) per learner on a management cluster.
+    Kubernetes {
+        /// Kubeconfig of the management cluster (default: kubelab's own).
+        #[serde(default)]
+        kubeconfig: Option<PathBuf>,
+        /// Its context (default: the kubeconfig's current one).
+        #[serde(default)]
+        context: Option<String>,
+        /// The environment image (see deploy/environment/Dockerfile).
+        #[serde(default = "default_image")]
+        image: String,
+        /// Nodes the environments may run on, by label.
+        #[serde(default)]
+        node_selector: std::collections::BTreeMap<String, String>,
+        /// CPU each environment requests.
+        #[serde(default = "default_cpu")]
+        cpu: String,
+        /// Memory each environment requests.
+        #[serde(default = "default_memory")]
+        memory: String,
+        /// Ready environments kept unassigned.
+        #[serde(default = "default_warm")]
+        warm: u32,
+        /// Environments booting at once.
+        #[serde(default = "default_pod_parallel")]
+        parallel: u32,
+        /// Most environments the workshop may have (default: its capacity, else 40).
+        #[serde(default)]
+        max: Option<u32>,
+        /// Worker nodes of each kind cluster.
+        #[serde(default = "default_workers")]
+        workers: u32,
+        /// Seconds an environment may take to become ready before it counts as failed.
+        #[serde(default = "default_boot_timeout")]
+        boot_timeout: u64,
+    },
+}
+
+fn default_warm() -> u32 {
+    2
+}
+fn default_parallel() -> u32 {
+    2
+}
+fn default_pod_parallel() -> u32 {
+    10
+}
+fn default_workers() -> u32 {
+    1
+}
+fn default_image() -> String {
+    provision::DEFAULT_IMAGE.to_string()
+}
+fn default_cpu() -> String {
+    "2".to_string()
+}
+fn default_memory() -> String {
+    "3Gi".to_string()
+}
+fn default_boot_timeout() -> u64 {
+    600
 }
 
 /// What an instructor asks for.
@@ -94,10 +174,17 @@ pub struct Cell {
 /// A learner's cluster in a workshop.
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberCluster {
-    /// The provider's name for it (a kubeconfig file), once assigned.
+    /// The provider's name for it (a kubeconfig file, a kind cluster, an environment Pod),
+    /// once assigned.
     pub name: Option<String>,
-    /// `ready`, or `waiting` for a free one.
+    /// `ready`, `waiting` for a free one, `provisioning`, `failed`, or `replacing`.
     pub state: &'static str,
+    /// While provisioning: what is happening and for how long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// When failed: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Something an instructor's live roster shows without a reload.
@@ -138,6 +225,19 @@ pub enum ClassEvent {
         /// What it says.
         text: String,
     },
+}
+
+/// A learner's own view of their workshop.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyWorkshop {
+    /// The workshop's id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// The name they joined with.
+    pub display_name: String,
+    /// Where their cluster is.
+    pub cluster: MemberCluster,
 }
 
 /// A roster cell that changed, addressed by its row key and task.
@@ -189,10 +289,14 @@ pub struct Roster {
 pub struct Joined {
     /// The workshop's title.
     pub workshop: String,
-    /// `ready` (a cluster is theirs) or `waiting` (none free yet).
+    /// `ready` (a cluster is theirs), `waiting` (none free yet), `provisioning` (theirs is
+    /// being made) or `failed`.
     pub status: &'static str,
-    /// Their cluster's name, when ready.
+    /// Their cluster's name, once assigned.
     pub cluster: Option<String>,
+    /// While provisioning: what is happening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 impl Provider {
@@ -215,35 +319,78 @@ impl Provider {
                 names.sort();
                 Ok(names)
             }
+            // kubelab makes these clusters; they are assigned from the store.
+            Provider::Kind { .. } | Provider::Kubernetes { .. } => Ok(Vec::new()),
         }
     }
 
-    /// Checks that every cluster the provider offers is usable (a kubeconfig with a current
-    /// context), naming the first that is not.
-    fn validate(&self) -> ServiceResult<usize> {
-        let names = self.clusters()?;
-        if names.is_empty() {
-            return Err(ServiceError::Invalid(
-                "the kubeconfig folder holds no files: put one kubeconfig per learner in it".into(),
-            ));
-        }
+    /// Checks that the provider can give clusters: every kubeconfig usable (a current
+    /// context), the kind programs and Docker there, the management cluster reachable.
+    async fn validate(&self) -> ServiceResult<()> {
+        let invalid = |what: String| ServiceError::Invalid(what);
         match self {
             Provider::Kubeconfigs { dir } => {
+                let names = self.clusters()?;
+                if names.is_empty() {
+                    return Err(invalid(
+                        "the kubeconfig folder holds no files: put one kubeconfig per learner in it"
+                            .into(),
+                    ));
+                }
                 for name in &names {
                     let source = KubeconfigSource::file(dir.join(name));
-                    let (_, current) = source.contexts().map_err(|e| {
-                        ServiceError::Invalid(format!("{name} is not a usable kubeconfig: {e}"))
-                    })?;
+                    let (_, current) = source
+                        .contexts()
+                        .map_err(|e| invalid(format!("{name} is not a usable kubeconfig: {e}")))?;
                     if current.is_none() {
-                        return Err(ServiceError::Invalid(format!(
+                        return Err(invalid(format!(
                             "{name} has no current-context: set one with `kubectl config use-context`"
                         )));
                     }
                 }
             }
+            Provider::Kind {
+                parallel, workers, ..
+            } => {
+                pool_limits(*parallel, *workers)?;
+                tokio::task::spawn_blocking(crate::kind::clusters)
+                    .await
+                    .map_err(|e| invalid(format!("the kind check stopped: {e}")))?
+                    .map_err(|e| invalid(format!("the kind provider cannot work here: {e}")))?;
+            }
+            Provider::Kubernetes {
+                parallel,
+                workers,
+                boot_timeout,
+                ..
+            } => {
+                pool_limits(*parallel, *workers)?;
+                if *boot_timeout < 30 {
+                    return Err(invalid("boot_timeout is at least 30 seconds".into()));
+                }
+                let conn = provision::management(self).await.map_err(invalid)?;
+                crate::cluster::environments::list(&conn, "default")
+                    .await
+                    .map_err(|e| invalid(format!("the management cluster cannot be used: {e}")))?;
+            }
         }
-        Ok(names.len())
+        Ok(())
     }
+}
+
+/// Refuses pool settings no host could honour.
+fn pool_limits(parallel: u32, workers: u32) -> ServiceResult<()> {
+    if !(1..=20).contains(&parallel) {
+        return Err(ServiceError::Invalid(
+            "parallel (boots at once) is 1 to 20".into(),
+        ));
+    }
+    if workers > 4 {
+        return Err(ServiceError::Invalid(
+            "workers is 0 to 4 per learner cluster".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn workshop_of(row: WorkshopRow) -> ServiceResult<Workshop> {
@@ -324,7 +471,7 @@ impl Service {
                 )));
             }
         }
-        spec.provider.validate()?;
+        spec.provider.validate().await?;
         let tasks_json =
             serde_json::to_string(&tasks).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let provider_json = serde_json::to_string(&spec.provider)
@@ -371,8 +518,18 @@ impl Service {
             .collect()
     }
 
-    /// Deletes a workshop; its learners keep their progress.
+    /// Deletes a workshop; its learners keep their progress. Its clusters (kind, kubernetes)
+    /// are marked for deletion: a running server deletes them ([`Service::kick_provisioning`]),
+    /// the CLI with [`Service::delete_pending_environments`].
     pub async fn delete_workshop(&self, id: i64) -> ServiceResult<()> {
+        let provisioned = self
+            .workshop(id)
+            .await
+            .is_ok_and(|w| w.provider.pool().is_some());
+        if provisioned {
+            // Its clusters stay recorded as `deleting` until they are really gone.
+            self.0.store.recycle_environments(id, self.now()).await?;
+        }
         if self.0.store.delete_workshop(id).await? {
             Ok(())
         } else {
@@ -413,22 +570,28 @@ impl Service {
             )));
         }
         let clusters = workshop.provider.clusters()?;
-        let member = self
+        let mut member = self
             .0
             .store
             .join_workshop(workshop.id, learner, &name, &clusters, now)
             .await?;
+        if workshop.provider.pool().is_some() {
+            // A ready cluster from the warm pool if there is one, else one being made; the
+            // pool refills in the background.
+            if member.cluster.is_none() {
+                member.cluster = self.0.store.take_environment(workshop.id, learner).await?;
+            }
+            self.kick_provisioning();
+        }
         self.publish(ClassEvent::Joined {
             workshop: workshop.id,
         });
+        let cluster = self.member_cluster_state(member.cluster).await?;
         Ok(Joined {
             workshop: workshop.title,
-            status: if member.cluster.is_some() {
-                "ready"
-            } else {
-                "waiting"
-            },
-            cluster: member.cluster,
+            status: cluster.state,
+            cluster: cluster.name,
+            step: cluster.step,
         })
     }
 
@@ -455,20 +618,53 @@ impl Service {
         Ok(RosterRow {
             key: row_key(&member.learner_id),
             display_name: member.display_name,
-            cluster: MemberCluster {
-                state: if member.cluster.is_some() {
-                    "ready"
-                } else {
-                    "waiting"
-                },
-                name: member.cluster,
-            },
+            cluster: self.member_cluster_state(member.cluster).await?,
             tasks,
         })
     }
 }
 
 impl Service {
+    /// Where a member's cluster is, from its name (none: they wait for one).
+    pub(super) async fn member_cluster_state(
+        &self,
+        cluster: Option<String>,
+    ) -> ServiceResult<MemberCluster> {
+        let Some(name) = cluster else {
+            return Ok(MemberCluster {
+                name: None,
+                state: "waiting",
+                step: None,
+                error: None,
+            });
+        };
+        let env = self.0.store.environment(&name).await?;
+        let (state, step, error) = match env {
+            // Not made by kubelab (a kubeconfigs folder): there when assigned.
+            None => ("ready", None, None),
+            Some(env) => match env.state {
+                EnvState::Ready => ("ready", None, None),
+                EnvState::Provisioning => (
+                    "provisioning",
+                    Some(format!(
+                        "{} ({})",
+                        env.step,
+                        provision::elapsed(self.now() - env.started_at)
+                    )),
+                    None,
+                ),
+                EnvState::Failed => ("failed", None, env.error),
+                EnvState::Deleting => ("replacing", None, None),
+            },
+        };
+        Ok(MemberCluster {
+            name: Some(name),
+            state,
+            step,
+            error,
+        })
+    }
+
     /// Opens an instructor session for a cookie value (only its hash is stored).
     pub async fn open_instructor_session(&self, cookie: &str) -> ServiceResult<()> {
         Ok(self
@@ -534,11 +730,38 @@ impl Service {
         else {
             return Ok(None);
         };
+        let protocol = crate::cluster::ClusterError::Protocol;
         match serde_json::from_str::<Provider>(&row.provider) {
             Ok(Provider::Kubeconfigs { dir }) => {
                 Ok(Some(KubeconfigSource::file(dir.join(cluster))))
             }
-            Err(e) => Err(crate::cluster::ClusterError::Protocol(format!(
+            Ok(Provider::Kind { .. } | Provider::Kubernetes { .. }) => {
+                let env = self
+                    .0
+                    .store
+                    .environment(&cluster)
+                    .await
+                    .map_err(unreadable)?;
+                match env {
+                    Some(env) if env.state == EnvState::Ready => match env.kubeconfig {
+                        Some(path) => Ok(Some(KubeconfigSource::file(PathBuf::from(path)))),
+                        None => Err(protocol("your cluster has no kubeconfig yet".into())),
+                    },
+                    Some(env) if env.state == EnvState::Provisioning => Err(protocol(format!(
+                        "your cluster is starting: {} ({} so far); checks run once it is ready",
+                        env.step,
+                        provision::elapsed(self.now() - env.started_at)
+                    ))),
+                    Some(env) if env.state == EnvState::Failed => Err(protocol(format!(
+                        "your cluster could not be made: {}. Press \"Try again\" on the workshop bar, or ask the instructor",
+                        env.error.unwrap_or_default()
+                    ))),
+                    _ => Err(protocol(
+                        "your cluster is being replaced: a new one is on its way".into(),
+                    )),
+                }
+            }
+            Err(e) => Err(protocol(format!(
                 "workshop {} has a damaged provider: {e}",
                 row.id
             ))),
@@ -660,6 +883,20 @@ impl Service {
         Ok(())
     }
 
+    /// The learner's workshop and where their cluster is, if they are in one.
+    pub async fn my_workshop(&self, learner: &LearnerId) -> ServiceResult<Option<MyWorkshop>> {
+        let Some(member) = self.0.store.membership(learner).await? else {
+            return Ok(None);
+        };
+        let workshop = self.workshop(member.workshop_id).await?;
+        Ok(Some(MyWorkshop {
+            id: workshop.id,
+            title: workshop.title,
+            display_name: member.display_name,
+            cluster: self.member_cluster_state(member.cluster).await?,
+        }))
+    }
+
     /// The workshop the learner is in, if any.
     pub async fn workshop_of(&self, learner: &LearnerId) -> ServiceResult<Option<i64>> {
         Ok(self
@@ -711,8 +948,31 @@ pub struct MemberDetail {
     pub display_name: String,
     /// Their cluster, once assigned.
     pub cluster: Option<String>,
+    /// Where that cluster is.
+    pub cluster_state: MemberCluster,
+    /// Whether kubelab makes this workshop's clusters (so it can make a new one).
+    pub provisioned: bool,
     /// Per roster task: the task and their latest check, if any.
     pub tasks: Vec<(String, Option<crate::store::CheckRun>)>,
+    /// Their latest attempt at every exam they sat.
+    pub exams: Vec<MemberExam>,
+}
+
+/// A member's latest attempt at one exam, as the instructor sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberExam {
+    /// The exam's id.
+    pub exam: String,
+    /// Its title.
+    pub title: String,
+    /// The attempt.
+    pub attempt: i64,
+    /// `preparing`, `running`, `grading` or `graded`.
+    pub status: &'static str,
+    /// Score and maximum, once graded.
+    pub score: Option<(u32, u32)>,
+    /// Whether every criterion was judged, once graded.
+    pub complete: Option<bool>,
 }
 
 impl Service {
@@ -727,10 +987,46 @@ impl Service {
                 self.0.store.latest_check(&learner, task).await?,
             ));
         }
+        let mut exams = Vec::new();
+        for exam in &self.0.catalogue.exams {
+            let Some(attempt) = self
+                .0
+                .store
+                .exam_history(&learner, &exam.id)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            let status = attempt.status.public();
+            let id = attempt.id;
+            let (score, complete) = if attempt.status == crate::exam::Status::Graded {
+                let stored = self.0.store.exam_tasks(id).await?;
+                let report = super::ExamReport::build(attempt, &stored);
+                (
+                    Some((report.score.score, report.score.max)),
+                    Some(report.complete()),
+                )
+            } else {
+                (None, None)
+            };
+            exams.push(MemberExam {
+                exam: exam.id.clone(),
+                title: exam.title.clone(),
+                attempt: id,
+                status,
+                score,
+                complete,
+            });
+        }
         Ok(MemberDetail {
             display_name: member.display_name,
+            cluster_state: self.member_cluster_state(member.cluster.clone()).await?,
             cluster: member.cluster,
+            provisioned: workshop.provider.pool().is_some(),
             tasks,
+            exams,
         })
     }
 }
@@ -755,6 +1051,24 @@ impl Service {
     }
 
     async fn remove_member_id(&self, id: i64, learner: &LearnerId) -> ServiceResult<()> {
+        let workshop = self.workshop(id).await?;
+        if workshop.provider.pool().is_some() {
+            // A used cluster is never handed on: it is deleted and the pool makes a fresh one.
+            if let Some(cluster) = self
+                .0
+                .store
+                .membership(learner)
+                .await?
+                .filter(|m| m.workshop_id == id)
+                .and_then(|m| m.cluster)
+            {
+                self.0
+                    .store
+                    .recycle_environment(&cluster, self.now())
+                    .await?;
+            }
+            self.kick_provisioning();
+        }
         if self.0.store.remove_member(id, learner).await?.is_none() {
             return Err(ServiceError::not_found(
                 "learner in this workshop",
@@ -764,6 +1078,64 @@ impl Service {
         // The roster changed shape: live rosters reload.
         self.publish(ClassEvent::Joined { workshop: id });
         Ok(())
+    }
+}
+
+impl Service {
+    /// The instructor recreates one learner's cluster (by roster row key): the old one is
+    /// deleted and the learner gets a ready one from the warm pool, or the next one made.
+    pub async fn recreate_member_cluster(
+        &self,
+        id: i64,
+        row: &str,
+    ) -> ServiceResult<MemberCluster> {
+        let (_, learner) = self.member_by_row(id, row).await?;
+        self.recreate_cluster(id, &learner).await
+    }
+
+    /// A learner whose cluster could not be made asks for a new one.
+    pub async fn retry_my_cluster(&self, learner: &LearnerId) -> ServiceResult<MemberCluster> {
+        let member = self
+            .0
+            .store
+            .membership(learner)
+            .await?
+            .ok_or_else(|| ServiceError::Invalid("you are not in a workshop".into()))?;
+        let state = self.member_cluster_state(member.cluster).await?;
+        if state.state != "failed" {
+            return Err(ServiceError::Invalid(format!(
+                "your cluster is {}: only a cluster that could not be made is tried again",
+                state.state
+            )));
+        }
+        self.recreate_cluster(member.workshop_id, learner).await
+    }
+
+    async fn recreate_cluster(&self, id: i64, learner: &LearnerId) -> ServiceResult<MemberCluster> {
+        let workshop = self.workshop(id).await?;
+        if workshop.provider.pool().is_none() {
+            return Err(ServiceError::Invalid(
+                "this workshop's clusters come from the instructor's kubeconfig folder: kubelab cannot make a new one (reset the learner's tasks instead)".into(),
+            ));
+        }
+        let member = self
+            .0
+            .store
+            .membership(learner)
+            .await?
+            .filter(|m| m.workshop_id == id)
+            .ok_or_else(|| ServiceError::not_found("learner in this workshop", learner.as_str()))?;
+        if let Some(cluster) = member.cluster {
+            self.0
+                .store
+                .recycle_environment(&cluster, self.now())
+                .await?;
+        }
+        let taken = self.0.store.take_environment(id, learner).await?;
+        self.kick_provisioning();
+        self.publish(ClassEvent::Joined { workshop: id });
+        tracing::info!(workshop = id, "a learner's cluster is made again");
+        self.member_cluster_state(taken).await
     }
 }
 
