@@ -18,6 +18,18 @@ pub enum EnvState {
     Deleting,
 }
 
+impl EnvState {
+    /// The state's name, as stored and shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnvState::Provisioning => "provisioning",
+            EnvState::Ready => "ready",
+            EnvState::Failed => "failed",
+            EnvState::Deleting => "deleting",
+        }
+    }
+}
+
 /// One stored environment.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EnvironmentRow {
@@ -164,10 +176,13 @@ impl Store {
             .map(|(id,)| id),
         };
         tx.commit().await?;
-        if let Some(id) = held.map(|(id,)| id).as_deref().or(heir.as_deref()) {
-            if let Some(learner) = LearnerId::parse(id) {
-                self.cache.invalidate(&learner);
-            }
+        if let Some(learner) = held
+            .map(|(id,)| id)
+            .as_deref()
+            .or(heir.as_deref())
+            .and_then(LearnerId::parse)
+        {
+            self.cache.invalidate(&learner);
         }
         Ok(heir)
     }

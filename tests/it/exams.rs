@@ -689,7 +689,7 @@ async fn after_the_deadline_the_client_cannot_act() {
 }
 
 /// One HTTP/1.1 exchange with a real server: (status, set-cookie, body).
-async fn http(
+pub(crate) async fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -719,10 +719,10 @@ async fn http(
 }
 
 /// A child process killed (SIGKILL) when dropped, so a failing test leaves no server behind.
-struct Killed(std::process::Child);
+pub(crate) struct Killed(pub(crate) std::process::Child);
 
 impl Killed {
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

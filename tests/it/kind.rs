@@ -29,15 +29,36 @@ case "$1 $2" in
     exit 0 ;;
   "create cluster")
     shift 2
+    name=kind
     while [ $# -gt 0 ]; do
       if [ "$1" = "--config" ]; then cp "$2" "$ROOT/config-used.yaml"; fi
+      if [ "$1" = "--name" ]; then name="$2"; fi
       shift
     done
     echo "Creating cluster (fake kind) ..."
     echo " ✓ Preparing nodes" >&2
+    if [ -d "$ROOT/pool" ]; then
+      # A workshop host: each cluster is the next free fake API server of the pool.
+      echo "+ $name" >> "$ROOT/boots"
+      sleep "${FAKE_BOOT_SECONDS:-0}"
+      taken=""
+      for f in "$ROOT"/pool/*; do
+        if [ -f "$f" ] && mv "$f" "$ROOT/made/$name" 2>/dev/null; then taken=1; break; fi
+      done
+      echo "- $name" >> "$ROOT/boots"
+      if [ -z "$taken" ]; then echo "fake kind: no free fake cluster left" >&2; exit 1; fi
+      ( flock 9; echo "$name" >> "$ROOT/clusters" ) 9>"$ROOT/lock"
+    fi
     exit "${FAKE_KIND_CREATE_EXIT:-0}" ;;
+  "get kubeconfig")
+    cat "$ROOT/made/$4" || exit 1
+    exit 0 ;;
   "delete cluster")
     echo "Deleting cluster (fake kind) ..." >&2
+    if [ -d "$ROOT/pool" ] && [ "$3" = "--name" ]; then
+      ( flock 9; grep -v -x -e "$4" "$ROOT/clusters" > "$ROOT/clusters.new"; mv "$ROOT/clusters.new" "$ROOT/clusters" ) 9>"$ROOT/lock"
+      rm -f "$ROOT/made/$4"
+    fi
     exit 0 ;;
 esac
 echo "fake kind: unexpected arguments: $*" >&2
@@ -81,7 +102,7 @@ cp "$ROOT/served.tgz" "$out"
 "#;
 
 /// A temporary world: fake programs, a content copy, a br_netfilter marker and a tarball.
-struct World {
+pub(crate) struct World {
     dir: TempDir,
     /// The sha256 of `served.tgz`.
     sha: String,
@@ -90,7 +111,7 @@ struct World {
 impl World {
     /// Installs the named fakes (`kind`, `docker`, `curl`) and a content copy whose amd64
     /// checksum is the test tarball's.
-    fn new(tools: &[&str]) -> World {
+    pub(crate) fn new(tools: &[&str]) -> World {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         for sub in ["bin", "copied", "tmp", "tarsrc"] {
@@ -136,7 +157,7 @@ impl World {
         world
     }
 
-    fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 

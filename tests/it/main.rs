@@ -21,4 +21,5 @@ mod setup;
 mod store;
 mod support;
 mod workshop_browser;
+mod workshop_kind;
 mod workshops;

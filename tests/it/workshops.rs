@@ -433,7 +433,15 @@ async fn a_workshop_needs_a_real_lesson_tasks_and_kubeconfigs() {
             "x.yaml",
         ),
         (
-            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kind"}}),
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kind", "parallel": 0}}),
+            "parallel (boots at once) is 1 to 20",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "kind", "wram": 2}}),
+            "unknown field",
+        ),
+        (
+            serde_json::json!({"title": "T", "lesson": "pod-connectivity", "provider": {"kind": "docker"}}),
             "unknown variant",
         ),
     ] {

@@ -282,6 +282,27 @@ pub struct Roster {
     pub workshop: Workshop,
     /// Learners, in joining order.
     pub learners: Vec<RosterRow>,
+    /// The clusters kubelab made for it (kind, kubernetes), oldest first; empty for a
+    /// kubeconfig folder.
+    pub clusters: Vec<PoolCluster>,
+}
+
+/// One cluster kubelab made for a workshop, as the instructor sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolCluster {
+    /// Its name.
+    pub name: String,
+    /// `provisioning`, `ready`, `failed` or `deleting`.
+    pub state: crate::store::EnvState,
+    /// What provisioning is doing, or did last.
+    pub step: String,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Seconds since making it began.
+    pub age_seconds: i64,
+    /// The learner who has it (display name), if anyone.
+    pub learner: Option<String>,
 }
 
 /// What a learner gets from joining.
@@ -599,11 +620,34 @@ impl Service {
     pub async fn roster(&self, id: i64) -> ServiceResult<Roster> {
         let workshop = self.workshop(id).await?;
         let members = self.0.store.workshop_members(id).await?;
+        let now = self.now();
+        let clusters = self
+            .0
+            .store
+            .environments(id)
+            .await?
+            .into_iter()
+            .map(|env| PoolCluster {
+                learner: members
+                    .iter()
+                    .find(|m| m.cluster.as_deref() == Some(env.name.as_str()))
+                    .map(|m| m.display_name.clone()),
+                age_seconds: now - env.started_at,
+                name: env.name,
+                state: env.state,
+                step: env.step,
+                error: env.error,
+            })
+            .collect();
         let mut learners = Vec::with_capacity(members.len());
         for member in members {
             learners.push(self.roster_row(&workshop, member).await?);
         }
-        Ok(Roster { workshop, learners })
+        Ok(Roster {
+            workshop,
+            learners,
+            clusters,
+        })
     }
 
     async fn roster_row(&self, workshop: &Workshop, member: MemberRow) -> ServiceResult<RosterRow> {
