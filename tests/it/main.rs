@@ -22,4 +22,5 @@ mod store;
 mod support;
 mod workshop_browser;
 mod workshop_kind;
+mod workshop_kubernetes;
 mod workshops;

@@ -11,9 +11,9 @@ use crate::exams::solve_deploy_two_pods;
 use crate::fake::nodes;
 use crate::support::{Reply, TestApp, app_on, request};
 
-const SECRET: &str = "a-long-instructor-secret-0123456789";
+pub(crate) const SECRET: &str = "a-long-instructor-secret-0123456789";
 
-async fn app_with(gate: kubelab::InstructorGate) -> TestApp {
+pub(crate) async fn app_with(gate: kubelab::InstructorGate) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let store = kubelab::Store::open(&dir.path().join("kubelab.db"))
         .await
@@ -31,12 +31,12 @@ async fn app_with(gate: kubelab::InstructorGate) -> TestApp {
     }
 }
 
-async fn sign_in(app: &TestApp, token: &str) -> Reply {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> Reply {
     app.get(&format!("/instructor/sign-in?token={token}"), None)
         .await
 }
 
-fn instructor_cookie(reply: &Reply) -> String {
+pub(crate) fn instructor_cookie(reply: &Reply) -> String {
     reply
         .headers
         .get_all("set-cookie")

@@ -386,8 +386,8 @@ impl Provider {
                 ..
             } => {
                 pool_limits(*parallel, *workers)?;
-                if *boot_timeout < 30 {
-                    return Err(invalid("boot_timeout is at least 30 seconds".into()));
+                if *boot_timeout < 5 {
+                    return Err(invalid("boot_timeout is at least 5 seconds".into()));
                 }
                 let conn = provision::management(self).await.map_err(invalid)?;
                 crate::cluster::environments::list(&conn, "default")
@@ -596,11 +596,20 @@ impl Service {
             .store
             .join_workshop(workshop.id, learner, &name, &clusters, now)
             .await?;
-        if workshop.provider.pool().is_some() {
-            // A ready cluster from the warm pool if there is one, else one being made; the
-            // pool refills in the background.
+        if let Some(pool) = workshop.provider.pool() {
+            // A ready cluster from the warm pool if there is one, else one being made (started
+            // now if need be); the pool refills in the background.
             if member.cluster.is_none() {
                 member.cluster = self.0.store.take_environment(workshop.id, learner).await?;
+            }
+            if member.cluster.is_none() {
+                self.fill_pool(&workshop, pool).await?;
+                member.cluster = self
+                    .0
+                    .store
+                    .membership(learner)
+                    .await?
+                    .and_then(|m| m.cluster);
             }
             self.kick_provisioning();
         }

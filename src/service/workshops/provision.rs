@@ -220,7 +220,11 @@ impl Service {
     }
 
     /// Gives waiting members a free environment and starts the ones the pool lacks.
-    async fn fill_pool(&self, workshop: &super::Workshop, pool: Pool) -> ServiceResult<()> {
+    pub(super) async fn fill_pool(
+        &self,
+        workshop: &super::Workshop,
+        pool: Pool,
+    ) -> ServiceResult<()> {
         let store = &self.0.store;
         let mut waiting = 0u32;
         for member in store.workshop_members(workshop.id).await? {
