@@ -501,9 +501,8 @@ async fn criteria_judged_at_the_end_stand_and_the_rest_stays_unjudged() {
     assert_eq!(refused.status, StatusCode::CONFLICT);
 }
 
-/// An attempt written as a server killed mid-exam leaves it: running, with this timer.
-async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
-    let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
+/// The one-cluster exam frozen on context kind-kubelab.
+fn one_cluster_snapshot(app: &TestApp) -> ExamSnapshot {
     let catalogue = app.state.service.catalogue();
     let exam = catalogue.exam(EXAM).unwrap();
     let placements = plan_exam(
@@ -514,7 +513,14 @@ async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
         None,
     )
     .unwrap();
-    let snapshot = ExamSnapshot::freeze(catalogue, exam, &placements);
+    ExamSnapshot::freeze(catalogue, exam, &placements)
+}
+
+/// An attempt written as a server killed mid-exam leaves it: running, with this timer.
+async fn running_attempt(app: &TestApp, cookie: &str, timer: Timer) -> i64 {
+    let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
+    let catalogue = app.state.service.catalogue();
+    let snapshot = one_cluster_snapshot(app);
     let (id, _) = app
         .store
         .create_exam_attempt(&learner, &snapshot, &catalogue.digest, timer.started_at)
@@ -532,16 +538,7 @@ async fn a_held_clock_starts_only_with_the_class() {
     let cookie = env.app.learner().await;
     let learner = LearnerId::parse(cookie.trim_start_matches("kubelab_learner=")).unwrap();
     let catalogue = env.app.state.service.catalogue();
-    let exam = catalogue.exam(EXAM).unwrap();
-    let placements = plan_exam(
-        exam,
-        |id| catalogue.task(id),
-        &BTreeMap::new(),
-        &["kind-kubelab".to_string()],
-        None,
-    )
-    .unwrap();
-    let snapshot = ExamSnapshot::freeze(catalogue, exam, &placements);
+    let snapshot = one_cluster_snapshot(&env.app);
     let store = &env.app.store;
     let t = kubelab::Clock::system().now();
     let (id, _) = store
@@ -747,9 +744,15 @@ async fn serve_binary(addr: &str, db: &std::path::Path, kubeconfig: &std::path::
             .spawn()
             .unwrap(),
     );
+    wait_healthy(addr).await;
+    child
+}
+
+/// Waits until a `kubelab serve` on `addr` answers `/healthz` (at most 10 s).
+pub(crate) async fn wait_healthy(addr: &str) {
     for _ in 0..200 {
         if let Some((200, _, _)) = http(addr, "GET", "/healthz", None, "").await {
-            return child;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fake_apiserver::{FakeCluster, Server};
 use serde_json::Value;
 
-use crate::exams::{Killed, http};
+use crate::exams::{Killed, http, wait_healthy};
 use crate::kind::World;
 
 const TOKEN: &str = "a-workshop-instructor-secret";
@@ -75,13 +75,8 @@ async fn serve(world: &World, addr: &str, boot_seconds: &str) -> Killed {
             .spawn()
             .unwrap(),
     );
-    for _ in 0..200 {
-        if let Some((200, _, _)) = http(addr, "GET", "/healthz", None, "").await {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("kubelab serve did not come up on {addr}");
+    wait_healthy(addr).await;
+    child
 }
 
 fn free_addr() -> String {

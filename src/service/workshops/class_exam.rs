@@ -87,13 +87,7 @@ impl Service {
             let Some(learner) = LearnerId::parse(&member.learner_id) else {
                 continue;
             };
-            let latest = self
-                .0
-                .store
-                .exam_history(&learner, exam)
-                .await?
-                .into_iter()
-                .next();
+            let latest = self.latest_attempt(&learner, exam).await?;
             let mut row = ClassExamRow {
                 display_name: member.display_name,
                 attempt: latest.as_ref().map(|a| a.id),
@@ -108,9 +102,7 @@ impl Service {
                 complete: None,
                 tasks: Vec::new(),
             };
-            if let Some(attempt) = latest.filter(|a| a.status == crate::exam::Status::Graded) {
-                let stored = self.0.store.exam_tasks(attempt.id).await?;
-                let report = super::super::ExamReport::build(attempt, &stored);
+            if let Some(report) = latest.and_then(|l| l.report) {
                 row.score = Some(report.score.score);
                 row.max_score = Some(report.score.max);
                 row.passed = Some(report.score.passed);
@@ -125,6 +117,41 @@ impl Service {
             rows.push(row);
         }
         Ok(rows)
+    }
+}
+
+/// A learner's latest attempt at an exam: its id, stored status, and its report once graded.
+pub(super) struct Latest {
+    pub id: i64,
+    pub status: crate::exam::Status,
+    pub report: Option<super::super::ExamReport>,
+}
+
+impl Service {
+    /// The learner's latest attempt at `exam`, with its report once graded.
+    pub(super) async fn latest_attempt(
+        &self,
+        learner: &LearnerId,
+        exam: &str,
+    ) -> ServiceResult<Option<Latest>> {
+        let Some(attempt) = self
+            .0
+            .store
+            .exam_history(learner, exam)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let (id, status) = (attempt.id, attempt.status);
+        let report = if status == crate::exam::Status::Graded {
+            let stored = self.0.store.exam_tasks(id).await?;
+            Some(super::super::ExamReport::build(attempt, &stored))
+        } else {
+            None
+        };
+        Ok(Some(Latest { id, status, report }))
     }
 }
 
@@ -253,21 +280,17 @@ impl Service {
     pub async fn grant_exam_attempt(&self, id: i64, row: &str, exam: &str) -> ServiceResult<i64> {
         self.exam(exam)?;
         let (_, learner) = self.member_by_row(id, row).await?;
-        let latest = self
-            .0
-            .store
-            .exam_history(&learner, exam)
+        let Some(report) = self
+            .latest_attempt(&learner, exam)
             .await?
-            .into_iter()
-            .next();
-        let Some(attempt) = latest.filter(|a| a.status == crate::exam::Status::Graded) else {
+            .and_then(|l| l.report)
+        else {
             return Err(ServiceError::Invalid(
                 "a new attempt is granted after one has ended; this learner's is not graded yet"
                     .into(),
             ));
         };
-        let stored = self.0.store.exam_tasks(attempt.id).await?;
-        if super::super::ExamReport::build(attempt, &stored).complete() {
+        if report.complete() {
             return Err(ServiceError::Invalid(
                 "this learner's last attempt was judged completely; a new attempt is for one marked incomplete".into(),
             ));

@@ -1042,35 +1042,17 @@ impl Service {
         }
         let mut exams = Vec::new();
         for exam in &self.0.catalogue.exams {
-            let Some(attempt) = self
-                .0
-                .store
-                .exam_history(&learner, &exam.id)
-                .await?
-                .into_iter()
-                .next()
-            else {
+            let Some(latest) = self.latest_attempt(&learner, &exam.id).await? else {
                 continue;
             };
-            let status = attempt.status.public();
-            let id = attempt.id;
-            let (score, complete) = if attempt.status == crate::exam::Status::Graded {
-                let stored = self.0.store.exam_tasks(id).await?;
-                let report = super::ExamReport::build(attempt, &stored);
-                (
-                    Some((report.score.score, report.score.max)),
-                    Some(report.complete()),
-                )
-            } else {
-                (None, None)
-            };
+            let report = latest.report.as_ref();
             exams.push(MemberExam {
                 exam: exam.id.clone(),
                 title: exam.title.clone(),
-                attempt: id,
-                status,
-                score,
-                complete,
+                attempt: latest.id,
+                status: latest.status.public(),
+                score: report.map(|r| (r.score.score, r.score.max)),
+                complete: report.map(super::ExamReport::complete),
             });
         }
         Ok(MemberDetail {

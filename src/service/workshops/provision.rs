@@ -447,23 +447,8 @@ impl Service {
 
     /// Deletes one environment (claimed by the caller) and forgets it.
     async fn delete_environment(self, env: EnvironmentRow) {
-        let result = match serde_json::from_str::<Provider>(&env.provider) {
-            Ok(provider) => {
-                self.engine_delete(&provider, env.workshop_id, &env.name)
-                    .await
-            }
-            Err(e) => Err(format!("damaged provider: {e}")),
-        };
-        match result {
-            Ok(()) => {
-                if let Err(err) = self.0.store.remove_environment(&env.name).await {
-                    tracing::warn!(environment = %env.name, error = %err, "cannot forget a deleted cluster");
-                }
-                if let Some(path) = env.kubeconfig {
-                    let _ = std::fs::remove_file(path);
-                }
-                tracing::info!(environment = %env.name, "deleted a workshop cluster");
-            }
+        match self.delete_now(&env).await {
+            Ok(()) => tracing::info!(environment = %env.name, "deleted a workshop cluster"),
             Err(reason) => {
                 tracing::warn!(environment = %env.name, %reason, "deleting a cluster failed; trying again later");
                 // Later, not in a tight loop.
@@ -476,27 +461,31 @@ impl Service {
         });
     }
 
+    /// Deletes an environment with its engine, then its record and kubeconfig file.
+    async fn delete_now(&self, env: &EnvironmentRow) -> Result<(), String> {
+        let provider = serde_json::from_str::<Provider>(&env.provider)
+            .map_err(|e| format!("damaged provider: {e}"))?;
+        self.engine_delete(&provider, env.workshop_id, &env.name)
+            .await?;
+        self.0
+            .store
+            .remove_environment(&env.name)
+            .await
+            .map_err(|e| format!("deleted, but cannot forget it: {e}"))?;
+        if let Some(path) = &env.kubeconfig {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    }
+
     /// Deletes every environment marked for deletion and waits for it (the CLI's
     /// `workshop delete`); the names deleted and the failures.
     pub async fn delete_pending_environments(&self) -> ServiceResult<(Vec<String>, Vec<String>)> {
         let mut deleted = Vec::new();
         let mut failed = Vec::new();
         for env in self.0.store.environments_in(EnvState::Deleting).await? {
-            let result = match serde_json::from_str::<Provider>(&env.provider) {
-                Ok(provider) => {
-                    self.engine_delete(&provider, env.workshop_id, &env.name)
-                        .await
-                }
-                Err(e) => Err(format!("damaged provider: {e}")),
-            };
-            match result {
-                Ok(()) => {
-                    self.0.store.remove_environment(&env.name).await?;
-                    if let Some(path) = env.kubeconfig {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    deleted.push(env.name);
-                }
+            match self.delete_now(&env).await {
+                Ok(()) => deleted.push(env.name),
                 Err(reason) => failed.push(format!("{}: {reason}", env.name)),
             }
         }
