@@ -1208,3 +1208,85 @@ async fn a_freed_cluster_goes_to_the_learner_who_waited() {
         .json();
     assert_eq!(joined["cluster"], "learner-3.yaml", "{joined:#}");
 }
+
+/// A learner whose class exam ended incomplete (their cluster could not be judged) gets a new
+/// attempt from the instructor; one judged completely does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_grants_a_new_attempt_after_an_incomplete_one() {
+    let class = class().await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let (id, code) = workshop(&app, &instructor, &class, "Retake").await;
+    let ada = join_as(&app, &code, "Ada").await;
+    let started = start_class_exam(&app, &instructor, id).await;
+    let attempt = started[0]["attempt"].as_i64().unwrap();
+    let exam = "pod-connectivity-one-cluster";
+    let grant = format!(
+        "/api/v1/workshops/{id}/learners/{}/exams/{exam}/grant",
+        row_of(&app, &instructor, id, "Ada").await
+    );
+    // Not before it has ended.
+    let early = app.call(Method::POST, &grant, &instructor).await;
+    assert_eq!(early.status, StatusCode::BAD_REQUEST, "{}", early.body);
+    assert_eq!(
+        start_class_clock(&app, &instructor, id).await.json()["started"],
+        1
+    );
+    wait_running(&app, attempt, &ada).await;
+    class.fakes[0]
+        .0
+        .inject(fake_apiserver::Fault::status("/", 503));
+    let submitted = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{attempt}/submit"),
+            &ada,
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    class.fakes[0].0.clear_faults();
+    let results = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/workshops/{id}/exams/{exam}"),
+            &instructor,
+        )
+        .await
+        .json();
+    assert_eq!(results[0]["complete"], false, "{results:#}");
+
+    let granted = app.call(Method::POST, &grant, &instructor).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.body);
+    let new = granted.json()["attempt"].as_i64().unwrap();
+    assert_ne!(new, attempt);
+    // It starts on its own (no class hold) on her own cluster.
+    assert_eq!(wait_running(&app, new, &ada).await["status"], "running");
+    let submitted = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{new}/submit"),
+            &ada,
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    let again = app.call(Method::POST, &grant, &instructor).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    assert!(again.body.contains("judged completely"), "{}", again.body);
+}
+
+/// The roster row key of a learner by display name.
+async fn row_of(app: &TestApp, instructor: &str, id: i64, name: &str) -> String {
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), instructor)
+        .await
+        .json();
+    roster["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["display_name"] == name)
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
