@@ -323,3 +323,43 @@ async fn an_environment_that_never_becomes_ready_times_out() {
         "{mine:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workshop_that_ends_deletes_its_environments() {
+    let c = clusters(1).await;
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let ends_at = kubelab::Clock::system().now() + 3;
+    let body = json!({
+        "title": "Short class",
+        "lesson": "pod-connectivity",
+        "tasks": ["deploy-two-pods"],
+        "ends_at": ends_at,
+        "provider": {"kind": "kubernetes", "kubeconfig": c.dir.path().join("management.yaml"), "warm": 1},
+    });
+    let reply = send_json(
+        &app,
+        Method::POST,
+        "/api/v1/workshops",
+        &instructor,
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.json()["id"].as_i64().unwrap();
+    // The warm pool's environment is made before anyone joins ...
+    let pod = new_pod(&c.management, id, &[]).await;
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+    // ... and deleted once the workshop has ended.
+    let namespace = format!("kubelab-ws-{id}");
+    for _ in 0..150 {
+        if c.management
+            .get("v1", "Pod", Some(&namespace), &name)
+            .is_none()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the environment of an ended workshop is still there");
+}

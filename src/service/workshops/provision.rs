@@ -31,6 +31,9 @@ const POLL: Duration = Duration::from_secs(2);
 /// The longest the pod network may take to come up on a new cluster.
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Why a boot stopped early: its environment was recycled meanwhile.
+const NO_LONGER_WANTED: &str = "no longer wanted";
+
 /// Provisioning's in-process state (everything lasting is in the store).
 #[derive(Debug, Default)]
 pub struct Provisioning {
@@ -334,6 +337,10 @@ impl Service {
                 .environment_ready(&name, &path.display().to_string(), self.now())
                 .await
                 .map(|_| ()),
+            Err(reason) if reason == NO_LONGER_WANTED => {
+                tracing::info!(environment = %name, "stopped making a cluster that is no longer wanted");
+                Ok(())
+            }
             Err(reason) => {
                 tracing::warn!(environment = %name, %reason, "making a cluster failed");
                 store.environment_failed(&name, &reason, self.now()).await
@@ -380,9 +387,22 @@ impl Service {
                 .map_err(|e| e.to_string())?;
         }
         let kubeconfig = self.engine_create(&provider, workshop, name).await?;
+        if !self.still_wanted(name).await {
+            return Err(NO_LONGER_WANTED.into());
+        }
         let path = self.write_kubeconfig(name, &kubeconfig)?;
         self.prepare_environment(name, workshop, &path).await?;
         Ok(path)
+    }
+
+    /// Whether an environment is still to be made (not recycled, its workshop not ended).
+    async fn still_wanted(&self, name: &str) -> bool {
+        match self.0.store.environment(name).await {
+            Ok(Some(env)) => env.state == EnvState::Provisioning,
+            Ok(None) => false,
+            // Unknown: keep going; the record is checked again at the end.
+            Err(_) => true,
+        }
     }
 
     /// Records a provisioning step (a failure to record is only logged: the boot goes on).
@@ -636,6 +656,10 @@ impl Service {
                     "not ready within {} s (last seen: {last})",
                     timeout.as_secs()
                 ));
+            }
+            // Recycled or its workshop ended meanwhile: stop waiting, the deletion follows.
+            if !self.still_wanted(&plan.name).await {
+                return Err(NO_LONGER_WANTED.into());
             }
             tokio::time::sleep(POLL).await;
         }
