@@ -282,6 +282,12 @@ pub struct ServeArgs {
     /// without it, a one-time sign-in link is printed at start.
     #[arg(long, env = "KUBELAB_INSTRUCTOR_TOKEN_FILE")]
     pub instructor_token_file: Option<PathBuf>,
+    /// The image of each learner's terminal toolbox Pod (see deploy/toolbox/Dockerfile).
+    #[arg(long, env = "KUBELAB_TERMINAL_IMAGE", default_value = crate::service::DEFAULT_TOOLBOX_IMAGE)]
+    pub terminal_image: String,
+    /// Minutes a terminal may stay without input before it is closed (its shell stays).
+    #[arg(long, env = "KUBELAB_TERMINAL_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1440))]
+    pub terminal_idle_minutes: u64,
 }
 
 impl ServeArgs {

@@ -16,6 +16,47 @@ pub struct KubeconfigSource {
 }
 
 impl KubeconfigSource {
+    /// A kubeconfig for use inside the learner's own cluster (the toolbox): only `contexts`,
+    /// `current` selected, and a kind cluster's API server named as its nodes reach it
+    /// (`https://NAME-control-plane:6443`, kind's internal address) instead of the host's
+    /// published port.
+    pub fn for_inside(&self, contexts: &[String], current: &str) -> Result<String, ClusterError> {
+        let mut config = self.read()?;
+        config.contexts.retain(|c| contexts.contains(&c.name));
+        let used = |name: &Option<String>| name.clone().unwrap_or_default();
+        let clusters: Vec<String> = config
+            .contexts
+            .iter()
+            .filter_map(|c| c.context.as_ref().map(|x| x.cluster.clone()))
+            .collect();
+        let users: Vec<String> = config
+            .contexts
+            .iter()
+            .filter_map(|c| c.context.as_ref().map(|x| used(&x.user)))
+            .collect();
+        config.clusters.retain(|c| clusters.contains(&c.name));
+        config.auth_infos.retain(|u| users.contains(&u.name));
+        for named in &mut config.clusters {
+            let Some(kind) = named.name.strip_prefix("kind-") else {
+                continue;
+            };
+            if let Some(cluster) = named.cluster.as_mut()
+                && cluster.server.as_deref().is_some_and(|s| {
+                    s.contains("://127.0.0.1:")
+                        || s.contains("://localhost:")
+                        || s.contains("://0.0.0.0:")
+                })
+            {
+                cluster.server = Some(format!("https://{kind}-control-plane:6443"));
+            }
+        }
+        config.current_context = Some(current.to_string());
+        serde_yaml_ng::to_string(&config).map_err(|e| ClusterError::BadKubeconfig {
+            path: self.describe(),
+            reason: e.to_string(),
+        })
+    }
+
     /// The one file, when the source is a single file.
     pub fn single_path(&self) -> Option<&std::path::Path> {
         match self.paths.as_slice() {

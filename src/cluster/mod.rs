@@ -10,6 +10,7 @@ pub mod exec;
 mod kubeconfig;
 mod observe;
 pub mod status;
+pub mod toolbox;
 mod watch;
 
 use std::time::Duration;
@@ -59,6 +60,23 @@ impl Connection {
     ) -> Result<Connection, ClusterError> {
         install_crypto_provider();
         let (client, server) = source.client(context, Duration::from_secs(330)).await?;
+        Ok(Connection {
+            client,
+            context: context.to_string(),
+            server,
+        })
+    }
+
+    /// Connects for an interactive terminal: its stream may stay quiet for as long as the
+    /// learner thinks (kubelab closes idle terminals itself).
+    pub async fn open_for_terminal(
+        source: &KubeconfigSource,
+        context: &str,
+    ) -> Result<Connection, ClusterError> {
+        install_crypto_provider();
+        let (client, server) = source
+            .client(context, Duration::from_secs(24 * 3600))
+            .await?;
         Ok(Connection {
             client,
             context: context.to_string(),

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod selftest;
 pub mod steps;
 mod task;
+mod terminal;
 mod workshops;
 
 use std::sync::Arc;
@@ -31,6 +32,10 @@ pub use live::LiveChecks;
 pub use practice::PracticeBoard;
 pub use steps::{Action, Outcome, SetupOptions};
 pub use task::SharedTask;
+pub use terminal::{
+    DEFAULT_TOOLBOX_IMAGE, Input as TerminalInput, MAX_INPUT_BYTES, Output as TerminalOutput,
+    Redeemed, TerminalSettings, TicketError,
+};
 pub use workshops::{
     ClassEvent, ClassExamRow, DEFAULT_IMAGE, Joined, MemberCluster, MemberExam, MyWorkshop,
     Provider, Roster, Workshop, WorkshopSpec, results_csv,
@@ -58,6 +63,8 @@ struct Inner {
     class_events: tokio::sync::broadcast::Sender<workshops::ClassEvent>,
     /// Workshop clusters being made or deleted by this process.
     provisioning: workshops::Provisioning,
+    /// Terminal tickets and watchers.
+    terminals: terminal::Terminals,
 }
 
 impl Service {
@@ -76,6 +83,7 @@ impl Service {
             failed_joins: admission::Bucket::wrong_codes(),
             class_events: tokio::sync::broadcast::Sender::new(256),
             provisioning: workshops::Provisioning::default(),
+            terminals: terminal::Terminals::default(),
         }))
     }
 

@@ -35,6 +35,9 @@ pub enum AppError {
     /// A state-changing request came from another site.
     #[error("cross-site request refused: {0}")]
     CrossSite(String),
+    /// A credential the request needs is missing or used (a terminal ticket).
+    #[error("{0}")]
+    Unauthorized(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -90,6 +93,7 @@ impl AppError {
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             AppError::CrossSite(_) => StatusCode::FORBIDDEN,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Rejected { status, .. } => *status,
             AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Store(StoreError::Busy | StoreError::Unwritable { .. }) => {

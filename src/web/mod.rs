@@ -22,6 +22,7 @@ mod server;
 mod setup;
 mod state;
 mod task;
+mod terminal;
 mod workshops;
 
 use std::any::Any;
@@ -106,6 +107,9 @@ pub fn app(state: AppState) -> Router {
             post(exam_api::retry_setup),
         )
         .route("/me", get(learner::show))
+        .route("/terminal", get(terminal::page))
+        .route("/terminal/ws", get(terminal::socket))
+        .route("/api/v1/terminal/ticket", post(terminal::ticket))
         .route("/join/{code}", get(workshops::join_page))
         .route("/join", post(workshops::join_form))
         .route("/api/v1/join", post(workshops::join_api))
@@ -164,6 +168,11 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/workshops/{id}/learners/{row}",
             axum::routing::delete(workshops::remove_member_api),
         )
+        .route(
+            "/api/v1/workshops/{id}/learners/{row}/terminal/ticket",
+            post(terminal::watch_ticket),
+        )
+        .route("/instructor/terminal/ws", get(terminal::watch_socket))
         .route(
             "/api/v1/workshops/{id}/learners/{row}/recreate",
             post(workshops::recreate_cluster_api),

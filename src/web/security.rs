@@ -83,6 +83,19 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
+/// A WebSocket upgrade must come from a page of this server: browsers always send `Origin`
+/// with one, and it must name this host (no Origin at all is refused too).
+pub fn websocket_origin(headers: &axum::http::HeaderMap) -> Result<(), String> {
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("the request has no Host header")?;
+    if headers.get(ORIGIN).is_none() {
+        return Err("a terminal connection must come from a kubelab page (no Origin)".into());
+    }
+    origin_matches(headers, host)
+}
+
 /// Browsers send Sec-Fetch-Site and/or Origin; scripts send neither and are accepted.
 fn same_origin(request: &Request, host: &str) -> Result<(), String> {
     let headers = request.headers();
@@ -92,6 +105,11 @@ fn same_origin(request: &Request, host: &str) -> Result<(), String> {
             other => Err(format!("Sec-Fetch-Site is `{other}`")),
         };
     }
+    origin_matches(headers, host)
+}
+
+/// `Origin`, when present, names this host (https only behind a proxy that says so).
+fn origin_matches(headers: &axum::http::HeaderMap, host: &str) -> Result<(), String> {
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         // kubelab speaks plain HTTP; behind a TLS proxy that says so, the page is https.

@@ -55,6 +55,12 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
     };
     let state = state.with_instructor(gate);
     // Exams keep their deadlines across restarts: resume, reschedule or grade late.
+    state
+        .service
+        .set_terminal_settings(crate::service::TerminalSettings {
+            image: args.terminal_image.clone(),
+            idle: std::time::Duration::from_secs(args.terminal_idle_minutes * 60),
+        });
     state.service.recover_exams().await;
     // Workshop clusters: finish or clean up what a restart interrupted, keep pools filled.
     state.service.kick_provisioning();

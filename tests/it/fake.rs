@@ -27,7 +27,11 @@ pub async fn env() -> Env {
 
 /// Like [`env`], serving the content `files`.
 pub async fn env_with(files: ContentFiles) -> Env {
-    let fake = FakeCluster::new();
+    env_on(FakeCluster::new(), files).await
+}
+
+/// Like [`env_with`], on a fake set up by the caller (e.g. a simulated kind cluster).
+pub async fn env_on(fake: FakeCluster, files: ContentFiles) -> Env {
     let server = fake.start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");

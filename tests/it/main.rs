@@ -20,6 +20,7 @@ mod selftest;
 mod setup;
 mod store;
 mod support;
+mod terminal;
 mod workshop_browser;
 mod workshop_kind;
 mod workshop_kubernetes;

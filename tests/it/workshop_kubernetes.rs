@@ -94,11 +94,17 @@ async fn join(app: &TestApp, code: &str, name: &str) -> (String, Value) {
 /// Waits for the environment Pod kubelab creates for the workshop (the one not in `seen`),
 /// once the scheduler has bound it to a node (the kubelet's status comes after that).
 async fn new_pod(mgmt: &FakeCluster, id: i64, seen: &[String]) -> Value {
+    named_pod(mgmt, id, seen, None).await
+}
+
+/// Like [`new_pod`], the one named `wanted` when given (the learner's own environment).
+async fn named_pod(mgmt: &FakeCluster, id: i64, seen: &[String], wanted: Option<&str>) -> Value {
     let namespace = format!("kubelab-ws-{id}");
     for _ in 0..100 {
         if let Some(pod) = mgmt.list("v1", "Pod").into_iter().find(|p| {
             p["metadata"]["namespace"] == namespace.as_str()
                 && p["spec"]["nodeName"].is_string()
+                && wanted.is_none_or(|w| p["metadata"]["name"] == w)
                 && !seen.iter().any(|s| p["metadata"]["name"] == s.as_str())
         }) {
             return pod;
@@ -176,7 +182,7 @@ async fn each_learner_gets_an_environment_pod_and_its_kubeconfig() {
 
     let (ada, joined) = join(&app, &code, "Ada").await;
     assert_eq!(joined["status"], "provisioning", "{joined:#}");
-    let pod = new_pod(&c.management, id, &[]).await;
+    let pod = named_pod(&c.management, id, &[], joined["cluster"].as_str()).await;
     let spec = &pod["spec"];
     assert_eq!(spec["containers"][0]["securityContext"]["privileged"], true);
     assert_eq!(
@@ -256,8 +262,8 @@ async fn a_failed_environment_says_why_and_can_be_tried_again() {
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
     let (id, code) = workshop(&app, &instructor, &c, json!({})).await;
-    let (ada, _) = join(&app, &code, "Ada").await;
-    let mut pod = new_pod(&c.management, id, &[]).await;
+    let (ada, joined) = join(&app, &code, "Ada").await;
+    let mut pod = named_pod(&c.management, id, &[], joined["cluster"].as_str()).await;
     let first = pod["metadata"]["name"].as_str().unwrap().to_string();
     pod["status"] = json!({
         "phase": "Pending",
@@ -305,8 +311,8 @@ async fn an_environment_that_never_becomes_ready_times_out() {
     let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
     let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
     let (id, code) = workshop(&app, &instructor, &c, json!({"boot_timeout": 5})).await;
-    let (ada, _) = join(&app, &code, "Ada").await;
-    let mut pod = new_pod(&c.management, id, &[]).await;
+    let (ada, joined) = join(&app, &code, "Ada").await;
+    let mut pod = named_pod(&c.management, id, &[], joined["cluster"].as_str()).await;
     // Scheduled and running, but its readiness never comes.
     pod["status"] = json!({
         "phase": "Running",

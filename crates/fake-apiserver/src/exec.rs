@@ -58,6 +58,10 @@ pub(crate) async fn serve(
     query: &Query,
     req: Request,
 ) -> Response {
+    // An interactive terminal: the line-echo shell, whatever the command.
+    if query.flag("tty") && query.flag("stdin") {
+        return interactive(ctx, t, name, query, req).await;
+    }
     let plan = {
         let inner = ctx.cluster.lock();
         let (pod, container) = match pod_and_container(&inner, t, name, query) {
@@ -147,6 +151,42 @@ pub(crate) async fn serve(
     let stop = ctx.stop.clone();
     upgrade
         .on_upgrade(move |socket| run(socket, plan, stop))
+        .into_response()
+}
+
+/// Upgrades an interactive (`stdin` + `tty`) exec to the line-echo shell of [`crate::tty`].
+async fn interactive(ctx: &Ctx, t: &Target, name: &str, query: &Query, req: Request) -> Response {
+    {
+        let inner = ctx.cluster.lock();
+        if let Err(e) = pod_and_container(&inner, t, name, query) {
+            return error_response(&e);
+        }
+    }
+    if query.all("command").is_empty() {
+        return error_response(&ApiError::bad_request(
+            "you must specify at least one command for the container",
+        ));
+    }
+    let (mut parts, _body) = req.into_parts();
+    let Ok(upgrade) = WebSocketUpgrade::from_request_parts(&mut parts, &()).await else {
+        return error_response(&ApiError::bad_request(
+            "Upgrade request required: fake-apiserver only speaks exec over WebSocket",
+        ));
+    };
+    let upgrade = upgrade.protocols(["v5.channel.k8s.io", "v4.channel.k8s.io"]);
+    if upgrade.selected_protocol().is_none() {
+        return error_response(&ApiError::bad_request(
+            "unable to upgrade connection: fake-apiserver supports only the v5.channel.k8s.io and v4.channel.k8s.io subprotocols",
+        ));
+    }
+    let session = crate::tty::Session {
+        namespace: t.namespace.clone().unwrap_or_default(),
+        pod: name.to_string(),
+    };
+    let cluster = ctx.cluster.clone();
+    let stop = ctx.stop.clone();
+    upgrade
+        .on_upgrade(move |socket| crate::tty::run(socket, session, cluster, stop))
         .into_response()
 }
 

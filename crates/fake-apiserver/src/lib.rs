@@ -44,6 +44,7 @@ mod sim;
 mod status;
 mod store;
 mod table;
+mod tty;
 mod util;
 mod watch;
 
@@ -59,6 +60,7 @@ pub use fixture::FixtureError;
 pub use resources::ResourceType;
 pub use selector::{FieldSelector, LabelSelector};
 pub use store::ObjectKey;
+pub use tty::TerminalSize;
 pub use util::parse_query;
 
 use store::{ActiveFault, Inner};
@@ -486,6 +488,12 @@ impl FakeCluster {
     /// Removes all faults.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
+    }
+
+    /// Every terminal size interactive exec sessions sent (resize channel), with the Pod
+    /// (`namespace/name`) it was sent to, in order.
+    pub fn terminal_sizes(&self) -> Vec<(String, TerminalSize)> {
+        self.lock().terminal_sizes.clone()
     }
 
     /// Every request received so far, in order.

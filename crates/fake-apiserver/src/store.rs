@@ -98,6 +98,10 @@ pub(crate) struct Inner {
     pub(crate) grace_cap: std::time::Duration,
     /// The simulated nodes, kubelet and controllers, when on.
     pub(crate) sim: Option<crate::sim::Sim>,
+    /// Terminal sizes interactive exec sessions received, by `namespace/pod`.
+    pub(crate) terminal_sizes: Vec<(String, crate::tty::TerminalSize)>,
+    /// Lines typed into interactive shells, by (namespace, pod).
+    pub(crate) shell_history: HashMap<(String, String), Vec<String>>,
 }
 
 impl Inner {
@@ -116,6 +120,8 @@ impl Inner {
             requests: Vec::new(),
             grace_cap: std::time::Duration::from_secs(1),
             sim: None,
+            terminal_sizes: Vec::new(),
+            shell_history: HashMap::new(),
         }
     }
 

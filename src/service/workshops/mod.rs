@@ -1186,7 +1186,11 @@ impl Service {
 
 impl Service {
     /// A member of workshop `id` by their roster row key, with their learner id.
-    async fn member_by_row(&self, id: i64, row: &str) -> ServiceResult<(MemberRow, LearnerId)> {
+    pub(in crate::service) async fn member_by_row(
+        &self,
+        id: i64,
+        row: &str,
+    ) -> ServiceResult<(MemberRow, LearnerId)> {
         let member = self
             .0
             .store

@@ -45,6 +45,9 @@ pub struct Provisioning {
     verified: AtomicBool,
     /// Per workshop: boot slots.
     slots: Mutex<HashMap<i64, Arc<Semaphore>>>,
+    /// One pool fill at a time (a join and the background pass would both count the same
+    /// waiting learner and make two clusters for them).
+    filling: tokio::sync::Mutex<()>,
 }
 
 impl Provisioning {
@@ -228,6 +231,7 @@ impl Service {
         workshop: &super::Workshop,
         pool: Pool,
     ) -> ServiceResult<()> {
+        let _one_at_a_time = self.0.provisioning.filling.lock().await;
         let store = &self.0.store;
         let mut waiting = 0u32;
         for member in store.workshop_members(workshop.id).await? {

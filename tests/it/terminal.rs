@@ -1,0 +1,211 @@
+//! The browser terminal's server side against a simulated kind cluster without a pod network:
+//! the toolbox Pod (host network, every taint tolerated) is made on first use with visible
+//! steps, the WebSocket relays keystrokes, output and resizes through kube-rs exec with a TTY,
+//! a reconnect reaches the same shell, and everything the issue refuses is refused before the
+//! upgrade.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use fake_apiserver::FakeCluster;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::fake::{Env, env_on};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The app on a simulated lesson cluster without a CNI, served on a loopback port.
+async fn served() -> (Env, String) {
+    let fake = FakeCluster::new();
+    fake.simulate_kind("kubelab", 1);
+    let env = env_on(fake, kubelab::ContentFiles::embedded()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let router = env.app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (env, addr)
+}
+
+async fn ticket(env: &Env, cookie: &str) -> String {
+    let reply = env
+        .app
+        .call(Method::POST, "/api/v1/terminal/ticket", cookie)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.json()["url"].as_str().unwrap().to_string()
+}
+
+async fn connect(addr: &str, url: &str, cookie: &str, origin: &str) -> Result<Socket, u16> {
+    let mut request = format!("ws://{addr}{url}").into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("cookie", cookie.parse().unwrap());
+    headers.insert("origin", origin.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
+
+/// Reads frames until the shell's output contains `needle` (text frames are collected too).
+async fn read_until(socket: &mut Socket, needle: &str) -> (String, Vec<Value>) {
+    let mut out = String::new();
+    let mut control = Vec::new();
+    while !out.contains(needle) {
+        let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{needle}` within 30 s: {out:?} {control:?}"))
+            .expect("the socket stays open")
+            .unwrap();
+        match frame {
+            Message::Binary(bytes) => out.push_str(&String::from_utf8_lossy(&bytes)),
+            Message::Text(text) => control.push(serde_json::from_str(&text).unwrap()),
+            Message::Close(_) => panic!("closed before `{needle}`: {out:?} {control:?}"),
+            _ => {}
+        }
+    }
+    (out, control)
+}
+
+async fn type_line(socket: &mut Socket, line: &str) {
+    socket
+        .send(Message::Binary(format!("{line}\r").into_bytes().into()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_into_the_learners_own_cluster() {
+    let (env, addr) = served().await;
+    let origin = format!("http://{addr}");
+    let cookie = env.app.learner().await;
+
+    let url = ticket(&env, &cookie).await;
+    let mut socket = connect(&addr, &url, &cookie, &origin).await.unwrap();
+    let (prompt, control) = read_until(&mut socket, "$ ").await;
+    assert!(prompt.ends_with("$ "));
+    assert!(
+        control.iter().any(|c| c["status"].is_string()),
+        "the toolbox's start is shown: {control:?}"
+    );
+    assert!(control.iter().any(|c| c["ready"] == true), "{control:?}");
+
+    // The toolbox: its own namespace, host network, every taint tolerated (the nodes have no
+    // CNI and are NotReady), cluster-admin through its ServiceAccount.
+    let pods = env.fake.list("v1", "Pod");
+    let toolbox = pods
+        .iter()
+        .find(|p| p["metadata"]["namespace"] == "kubelab-system")
+        .expect("a toolbox Pod");
+    assert_eq!(toolbox["spec"]["hostNetwork"], true);
+    assert_eq!(toolbox["status"]["phase"], "Running", "{toolbox:#}");
+    let name = toolbox["metadata"]["name"].as_str().unwrap().to_string();
+    assert!(
+        env.fake
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRoleBinding",
+                None,
+                "kubelab-toolbox"
+            )
+            .is_some()
+    );
+
+    // Keystrokes in, output out; a resize reaches the cluster's exec stream.
+    socket
+        .send(Message::Text(r#"{"resize": [100, 30]}"#.into()))
+        .await
+        .unwrap();
+    type_line(&mut socket, "echo hello from the browser").await;
+    read_until(&mut socket, "hello from the browser\r\n").await;
+    type_line(&mut socket, "stty size").await;
+    read_until(&mut socket, "30 100\r\n").await;
+    assert!(
+        env.fake
+            .terminal_sizes()
+            .iter()
+            .any(|(pod, size)| pod.ends_with(&name) && size.width == 100 && size.height == 30)
+    );
+
+    // A reload: a new ticket reaches the same toolbox and shell history.
+    socket.close(None).await.unwrap();
+    let url = ticket(&env, &cookie).await;
+    let mut again = connect(&addr, &url, &cookie, &origin).await.unwrap();
+    read_until(&mut again, "$ ").await;
+    type_line(&mut again, "history").await;
+    read_until(&mut again, "echo hello from the browser").await;
+    assert_eq!(
+        env.fake
+            .list("v1", "Pod")
+            .iter()
+            .filter(|p| p["metadata"]["namespace"] == "kubelab-system")
+            .count(),
+        1,
+        "one toolbox per learner"
+    );
+
+    // A task's reset leaves kubelab-system alone.
+    let reset = env
+        .app
+        .call(Method::POST, "/api/v1/tasks/install-flannel/reset", &cookie)
+        .await;
+    assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+    assert!(
+        env.fake
+            .get("v1", "Pod", Some("kubelab-system"), &name)
+            .is_some()
+    );
+    type_line(&mut again, "exit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_refuses_before_the_upgrade() {
+    let (env, addr) = served().await;
+    let origin = format!("http://{addr}");
+    let ada = env.app.learner().await;
+    let brian = env.app.learner().await;
+
+    // No ticket, an unknown one.
+    assert_eq!(
+        connect(&addr, "/terminal/ws", &ada, &origin).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        connect(&addr, "/terminal/ws?ticket=0123", &ada, &origin)
+            .await
+            .err(),
+        Some(401)
+    );
+    // Another site's page.
+    let url = ticket(&env, &ada).await;
+    assert_eq!(
+        connect(&addr, &url, &ada, "http://evil.example")
+            .await
+            .err(),
+        Some(403)
+    );
+    // Someone else's ticket.
+    let url = ticket(&env, &ada).await;
+    assert_eq!(connect(&addr, &url, &brian, &origin).await.err(), Some(403));
+    // A ticket works once.
+    let url = ticket(&env, &ada).await;
+    let socket = connect(&addr, &url, &ada, &origin).await;
+    assert!(socket.is_ok());
+    assert_eq!(connect(&addr, &url, &ada, &origin).await.err(), Some(401));
+    // A ticket for an exam attempt that is not running is refused.
+    let refused = crate::exams::send_json(
+        &env.app,
+        Method::POST,
+        "/api/v1/terminal/ticket",
+        &ada,
+        r#"{"attempt": 99}"#,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+}
