@@ -45,10 +45,13 @@
   }
 
   function create() {
-    term = new window.Terminal({ fontSize: fontSize(), cursorBlink: true, theme: theme(), scrollback: 5000 });
+    // Screen-reader mode mirrors the screen as text for assistive technology (and tests).
+    term = new window.Terminal({ fontSize: fontSize(), cursorBlink: true, theme: theme(), scrollback: 5000, screenReaderMode: true });
     fit = new window.FitAddon.FitAddon();
     term.loadAddon(fit);
     screen.hidden = false;
+    // Into view: xterm pauses drawing while it is off screen.
+    screen.scrollIntoView({ block: "nearest" });
     term.open(screen);
     refit();
     term.onData(function (data) {

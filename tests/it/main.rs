@@ -21,6 +21,7 @@ mod setup;
 mod store;
 mod support;
 mod terminal;
+mod terminal_browser;
 mod workshop_browser;
 mod workshop_kind;
 mod workshop_kubernetes;
