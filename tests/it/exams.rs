@@ -96,7 +96,7 @@ async fn attempt_post(
 }
 
 /// Starts the one-cluster exam and waits for its clock: the attempt id.
-async fn start_running(app: &TestApp, cookie: &str) -> Value {
+pub(crate) async fn start_running(app: &TestApp, cookie: &str) -> Value {
     let id = post_json(app, &format!("/api/v1/exams/{EXAM}/attempts"), cookie, "{}")
         .await
         .json()["id"]

@@ -39,7 +39,12 @@ async fn ticket(env: &Env, cookie: &str) -> String {
     reply.json()["url"].as_str().unwrap().to_string()
 }
 
-async fn connect(addr: &str, url: &str, cookie: &str, origin: &str) -> Result<Socket, u16> {
+pub(crate) async fn connect(
+    addr: &str,
+    url: &str,
+    cookie: &str,
+    origin: &str,
+) -> Result<Socket, u16> {
     let mut request = format!("ws://{addr}{url}").into_client_request().unwrap();
     let headers = request.headers_mut();
     headers.insert("cookie", cookie.parse().unwrap());
@@ -208,4 +213,159 @@ async fn the_terminal_refuses_before_the_upgrade() {
     )
     .await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+}
+
+/// An instructor watches a workshop learner's terminal read-only; the learner is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instructor_watches_a_learners_terminal() {
+    use crate::workshops::{SECRET, app_with, instructor_cookie, sign_in};
+    let fake = FakeCluster::new();
+    fake.simulate_kind("kubelab", 1);
+    let server = fake.start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("learner-1.yaml"),
+        fake.kubeconfig(&server, "kind-kubelab"),
+    )
+    .unwrap();
+    let app = app_with(kubelab::InstructorGate::reusable(SECRET.into())).await;
+    let instructor = instructor_cookie(&sign_in(&app, SECRET).await);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let origin = format!("http://{addr}");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let body = serde_json::json!({"title": "Watched", "lesson": "pod-connectivity",
+        "provider": {"kind": "kubeconfigs", "dir": dir.path()}})
+    .to_string();
+    let created =
+        crate::exams::send_json(&app, Method::POST, "/api/v1/workshops", &instructor, &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let (id, code) = {
+        let c = created.json();
+        (
+            c["id"].as_i64().unwrap(),
+            c["code"].as_str().unwrap().to_string(),
+        )
+    };
+    let ada = app.learner().await;
+    let join = serde_json::json!({"code": code, "display_name": "Ada"}).to_string();
+    let joined = crate::exams::send_json(&app, Method::POST, "/api/v1/join", &ada, &join).await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+
+    let url = app
+        .call(Method::POST, "/api/v1/terminal/ticket", &ada)
+        .await
+        .json()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut learner = connect(&addr, &url, &ada, &origin).await.unwrap();
+    read_until(&mut learner, "$ ").await;
+    // Her toolbox is on her workshop cluster.
+    assert!(
+        fake.list("v1", "Pod")
+            .iter()
+            .any(|p| p["metadata"]["namespace"] == "kubelab-system")
+    );
+
+    let roster = app
+        .call(Method::GET, &format!("/api/v1/workshops/{id}"), &instructor)
+        .await
+        .json();
+    let key = roster["learners"][0]["key"].as_str().unwrap();
+    // Learners cannot ask for a watch ticket.
+    let watch_path = format!("/api/v1/workshops/{id}/learners/{key}/terminal/ticket");
+    assert_eq!(
+        app.call(Method::POST, &watch_path, &ada).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let watch = app.call(Method::POST, &watch_path, &instructor).await;
+    assert_eq!(watch.status, StatusCode::OK, "{}", watch.body);
+    let watch_url = watch.json()["url"].as_str().unwrap().to_string();
+    // The instructor socket needs the instructor's session.
+    assert_eq!(
+        connect(&addr, &watch_url, &ada, &origin).await.err(),
+        Some(404)
+    );
+    let watch = app.call(Method::POST, &watch_path, &instructor).await;
+    let watch_url = watch.json()["url"].as_str().unwrap().to_string();
+    let mut watcher = connect(&addr, &watch_url, &instructor, &origin)
+        .await
+        .unwrap();
+    read_until(&mut watcher, "$ ").await;
+    let told = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), learner.next())
+            .await
+            .expect("the learner is told")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["watching"].is_number() {
+                break v;
+            }
+        }
+    };
+    assert_eq!(told["watching"], 1);
+    // What the watcher types goes nowhere.
+    type_line(&mut watcher, "echo from the instructor").await;
+    type_line(&mut learner, "echo from the learner").await;
+    let (seen, _) = read_until(&mut learner, "from the learner\r\n").await;
+    assert!(!seen.contains("from the instructor"), "{seen:?}");
+}
+
+/// An exam's terminal closes when the attempt ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exam_terminal_closes_with_its_attempt() {
+    let (env, addr) = served().await;
+    let origin = format!("http://{addr}");
+    let cookie = env.app.learner().await;
+    let id = crate::exams::start_running(&env.app, &cookie).await;
+    let body = serde_json::json!({"attempt": id}).to_string();
+    let reply = crate::exams::send_json(
+        &env.app,
+        Method::POST,
+        "/api/v1/terminal/ticket",
+        &cookie,
+        &body,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let url = reply.json()["url"].as_str().unwrap().to_string();
+    let mut socket = connect(&addr, &url, &cookie, &origin).await.unwrap();
+    read_until(&mut socket, "$ ").await;
+    let submitted = env
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/exam-attempts/{id}/submit"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
+    let closed = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .expect("closed within the exam check")
+            .expect("a frame")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if let Some(reason) = v["closed"].as_str() {
+                break reason.to_string();
+            }
+        }
+    };
+    assert!(closed.contains("exam attempt ended"), "{closed}");
+    // And no new ticket for it.
+    let again = crate::exams::send_json(
+        &env.app,
+        Method::POST,
+        "/api/v1/terminal/ticket",
+        &cookie,
+        &body,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
 }
