@@ -72,7 +72,7 @@ async fn http(addr: &str, method: &str, path: &str, cookie: Option<&str>) -> (St
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("kubelab answers");
     let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{cookie}Content-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n{cookie}Content-Length: 0\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.expect("request sent");
     let mut response = String::new();
@@ -90,8 +90,10 @@ async fn http(addr: &str, method: &str, path: &str, cookie: Option<&str>) -> (St
 async fn open_terminal(addr: &str) -> Socket {
     let (cookie, _) = http(addr, "GET", "/", None).await;
     let (_, body) = http(addr, "POST", "/api/v1/terminal/ticket", Some(&cookie)).await;
-    let ticket: serde_json::Value = serde_json::from_str(&body).expect("a ticket");
-    let url = ticket["url"].as_str().expect("a ticket url");
+    let ticket: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("a ticket: {e}: {body}"));
+    let url = ticket["url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a ticket url: {ticket}"));
     let mut request = format!("ws://{addr}{url}").into_client_request().expect("a request");
     request.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
     request

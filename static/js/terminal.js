@@ -15,6 +15,15 @@
 
   function say(text) { statusLine.textContent = text; }
 
+  // Input goes out in pieces under the server's 16 KiB frame limit (a long paste too).
+  function send(data) {
+    if (!socket || socket.readyState !== 1) { return; }
+    var bytes = encoder.encode(data);
+    for (var at = 0; at < bytes.length; at += 8192) {
+      socket.send(bytes.subarray(at, Math.min(bytes.length, at + 8192)));
+    }
+  }
+
   // Colours follow the page theme (light, dark, or the system's).
   function theme() {
     var chosen = document.documentElement.getAttribute("data-theme");
@@ -54,8 +63,23 @@
     screen.scrollIntoView({ block: "nearest" });
     term.open(screen);
     refit();
-    term.onData(function (data) {
-      if (socket && socket.readyState === 1) { socket.send(encoder.encode(data)); }
+    term.onData(send);
+    // Copy with Ctrl+C while text is selected (else Ctrl+C interrupts, as in any terminal),
+    // or Ctrl+Shift+C; paste with Ctrl+Shift+V (Ctrl+V pastes through the browser already).
+    term.attachCustomKeyEventHandler(function (event) {
+      if (event.type !== "keydown" || !event.ctrlKey) { return true; }
+      var key = event.key.toLowerCase();
+      if (key === "c" && (event.shiftKey || term.hasSelection()) && navigator.clipboard) {
+        navigator.clipboard.writeText(term.getSelection()).catch(function () { /* denied */ });
+        event.preventDefault();
+        return false;
+      }
+      if (key === "v" && event.shiftKey && navigator.clipboard) {
+        navigator.clipboard.readText().then(send).catch(function () { /* denied */ });
+        event.preventDefault();
+        return false;
+      }
+      return true;
     });
     window.addEventListener("resize", refit);
     new MutationObserver(function () { term.setOption("theme", theme()); })
