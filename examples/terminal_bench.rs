@@ -69,14 +69,24 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 async fn http(addr: &str, method: &str, path: &str, cookie: Option<&str>) -> (String, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("kubelab answers");
-    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("kubelab answers");
+    let cookie = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n{cookie}Content-Length: 0\r\n\r\n"
     );
-    stream.write_all(request.as_bytes()).await.expect("request sent");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("response read");
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response read");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let set_cookie = head
         .lines()
@@ -90,12 +100,17 @@ async fn http(addr: &str, method: &str, path: &str, cookie: Option<&str>) -> (St
 async fn open_terminal(addr: &str) -> Socket {
     let (cookie, _) = http(addr, "GET", "/", None).await;
     let (_, body) = http(addr, "POST", "/api/v1/terminal/ticket", Some(&cookie)).await;
-    let ticket: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("a ticket: {e}: {body}"));
+    let ticket: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("a ticket: {e}: {body}"));
     let url = ticket["url"]
         .as_str()
         .unwrap_or_else(|| panic!("a ticket url: {ticket}"));
-    let mut request = format!("ws://{addr}{url}").into_client_request().expect("a request");
-    request.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
+    let mut request = format!("ws://{addr}{url}")
+        .into_client_request()
+        .expect("a request");
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
     request
         .headers_mut()
         .insert("origin", format!("http://{addr}").parse().expect("origin"));
@@ -178,7 +193,11 @@ async fn main() {
         .find_map(|p| p.metadata.name)
         .expect("a toolbox pod");
     let mut process = pods
-        .exec(&toolbox, ["tmux", "attach"], &AttachParams::interactive_tty())
+        .exec(
+            &toolbox,
+            ["tmux", "attach"],
+            &AttachParams::interactive_tty(),
+        )
         .await
         .expect("exec");
     let mut stdin = process.stdin().expect("stdin");

@@ -691,6 +691,8 @@ pub struct MemberPage {
     /// Per task: its title and the learner's latest verdict.
     tasks: Vec<(String, Option<crate::web::task::VerdictView>)>,
     exams: Vec<crate::service::MemberExam>,
+    /// Where the watch panel asks for its ticket.
+    terminal_ticket_url: String,
 }
 
 impl SizedPage for MemberPage {}
@@ -702,6 +704,7 @@ pub async fn member_page(
     Path((id, row)): Path<(i64, String)>,
 ) -> AppResult<Response> {
     let detail = state.service.member_detail(id, &row).await?;
+    let terminal_ticket_url = format!("/api/v1/workshops/{id}/learners/{row}/terminal/ticket");
     let catalogue = state.service.catalogue();
     let tasks = detail
         .tasks
@@ -724,6 +727,7 @@ pub async fn member_page(
         provisioned: detail.provisioned,
         tasks,
         exams: detail.exams,
+        terminal_ticket_url,
     })
     .into_response())
 }

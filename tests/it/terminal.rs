@@ -78,6 +78,23 @@ async fn read_until(socket: &mut Socket, needle: &str) -> (String, Vec<Value>) {
     (out, control)
 }
 
+/// The next control message that has `key` (at most 15 s away), its value.
+async fn control(socket: &mut Socket, key: &str) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no `{key}` message within 15 s"))
+            .expect("a frame")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let mut v: Value = serde_json::from_str(&text).unwrap();
+            if !v[key].is_null() {
+                return v[key].take();
+            }
+        }
+    }
+}
+
 async fn type_line(socket: &mut Socket, line: &str) {
     socket
         .send(Message::Binary(format!("{line}\r").into_bytes().into()))
@@ -294,20 +311,7 @@ async fn the_instructor_watches_a_learners_terminal() {
         .await
         .unwrap();
     read_until(&mut watcher, "$ ").await;
-    let told = loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), learner.next())
-            .await
-            .expect("the learner is told")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = frame {
-            let v: Value = serde_json::from_str(&text).unwrap();
-            if v["watching"].is_number() {
-                break v;
-            }
-        }
-    };
-    assert_eq!(told["watching"], 1);
+    assert_eq!(control(&mut learner, "watching").await, 1);
     // What the watcher types goes nowhere.
     type_line(&mut watcher, "echo from the instructor").await;
     type_line(&mut learner, "echo from the learner").await;
@@ -344,20 +348,11 @@ async fn an_exam_terminal_closes_with_its_attempt() {
         )
         .await;
     assert_eq!(submitted.status, StatusCode::OK, "{}", submitted.body);
-    let closed = loop {
-        let frame = tokio::time::timeout(Duration::from_secs(15), socket.next())
-            .await
-            .expect("closed within the exam check")
-            .expect("a frame")
-            .unwrap();
-        if let Message::Text(text) = frame {
-            let v: Value = serde_json::from_str(&text).unwrap();
-            if let Some(reason) = v["closed"].as_str() {
-                break reason.to_string();
-            }
-        }
-    };
-    assert!(closed.contains("exam attempt ended"), "{closed}");
+    let closed = control(&mut socket, "closed").await;
+    assert!(
+        closed.as_str().unwrap().contains("exam attempt ended"),
+        "{closed}"
+    );
     // And no new ticket for it.
     let again = crate::exams::send_json(
         &env.app,

@@ -30,6 +30,23 @@ pub struct ClassExamRow {
     pub tasks: Vec<(String, u32, u32)>,
 }
 
+impl ClassExamRow {
+    /// A line with nothing graded yet.
+    fn new(display_name: String, attempt: Option<i64>, status: &str) -> ClassExamRow {
+        ClassExamRow {
+            display_name,
+            attempt,
+            status: status.to_string(),
+            detail: None,
+            score: None,
+            max_score: None,
+            passed: None,
+            complete: None,
+            tasks: Vec::new(),
+        }
+    }
+}
+
 impl Service {
     /// Starts `exam` for every member who has a cluster, each on their own: setups run now,
     /// and every clock waits for [`Service::start_class_clock`], so the class shares one
@@ -46,27 +63,14 @@ impl Service {
                 .begin_exam(&learner, exam, &Default::default(), true)
                 .await
             {
-                Ok((view, _)) => ClassExamRow {
-                    display_name: member.display_name,
-                    attempt: Some(view.attempt.id),
-                    status: view.attempt.status.public().to_string(),
-                    detail: None,
-                    score: None,
-                    max_score: None,
-                    passed: None,
-                    complete: None,
-                    tasks: Vec::new(),
-                },
+                Ok((view, _)) => ClassExamRow::new(
+                    member.display_name,
+                    Some(view.attempt.id),
+                    view.attempt.status.public(),
+                ),
                 Err(err) => ClassExamRow {
-                    display_name: member.display_name,
-                    attempt: None,
-                    status: "not-started".to_string(),
                     detail: Some(err.to_string()),
-                    score: None,
-                    max_score: None,
-                    passed: None,
-                    complete: None,
-                    tasks: Vec::new(),
+                    ..ClassExamRow::new(member.display_name, None, "not-started")
                 },
             };
             rows.push(row);
@@ -88,20 +92,11 @@ impl Service {
                 continue;
             };
             let latest = self.latest_attempt(&learner, exam).await?;
-            let mut row = ClassExamRow {
-                display_name: member.display_name,
-                attempt: latest.as_ref().map(|a| a.id),
-                status: latest
-                    .as_ref()
-                    .map_or("not-started", |a| a.status.public())
-                    .to_string(),
-                detail: None,
-                score: None,
-                max_score: None,
-                passed: None,
-                complete: None,
-                tasks: Vec::new(),
-            };
+            let mut row = ClassExamRow::new(
+                member.display_name,
+                latest.as_ref().map(|a| a.id),
+                latest.as_ref().map_or("not-started", |a| a.status.public()),
+            );
             if let Some(report) = latest.and_then(|l| l.report) {
                 row.score = Some(report.score.score);
                 row.max_score = Some(report.score.max);
