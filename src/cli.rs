@@ -30,6 +30,43 @@ pub fn lint(args: &ContentArgs) -> ExitCode {
     }
 }
 
+/// `kubelab export LESSON DIR`: writes the lesson's study folder; exit 2 on bad usage or
+/// content, 1 when the folder cannot be written.
+pub fn export(args: &crate::config::ExportArgs) -> ExitCode {
+    let catalogue = match args.content.load() {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(lesson) = catalogue.lesson(&args.lesson) else {
+        let known: Vec<&str> = catalogue.lessons.iter().map(|l| l.id.as_str()).collect();
+        eprintln!(
+            "kubelab: no lesson `{}`; lessons: {}",
+            args.lesson,
+            known.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let files = crate::content::export::study_folder(&catalogue, lesson);
+    match crate::content::export::write_folder(&files, &args.dir) {
+        Ok(()) => {
+            println!(
+                "wrote {} file(s) of `{}` into {}",
+                files.len(),
+                lesson.id,
+                args.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("kubelab: cannot write {}: {err}", args.dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Loads the content and makes sure it has the task; on failure says why (exit code 2).
 fn catalogue_with_task(content: &ContentArgs, task: &str) -> Result<Catalogue, ExitCode> {
     let catalogue = content.load().map_err(|report| {

@@ -29,6 +29,8 @@ pub enum Command {
     Reset(TaskArgs),
     /// Prove the tasks' checks on a cluster: wrong answers lose points, right ones keep full marks.
     Selftest(SelftestArgs),
+    /// Write a lesson as a study folder (README, files, tasks) into DIR for your notes repository.
+    Export(ExportArgs),
     /// Create, list or delete workshops (the same database as `serve`).
     Workshop {
         /// What to do.
@@ -41,6 +43,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+}
+
+/// `kubelab export` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The lesson to export.
+    pub lesson: String,
+    /// The folder to write it into (created if missing; files of the same name are replaced).
+    pub dir: PathBuf,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
 }
 
 /// `kubelab workshop` subcommands.

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         .init();
     match args.command {
         Command::Lint(content) => cli::lint(&content),
+        Command::Export(args) => cli::export(&args),
         Command::Serve(serve) => run(kubelab::serve(serve)),
         Command::Check(check) => run(cli::check(check)),
         Command::Setup(args) => run(cli::steps(args, Action::Setup)),

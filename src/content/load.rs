@@ -329,6 +329,7 @@ impl<'a> Loader<'a> {
                 id: section.id.clone(),
                 title: section.title.clone(),
                 html: rendered.html,
+                markdown: markdown.to_string(),
             });
         }
 
@@ -539,7 +540,14 @@ impl<'a> Loader<'a> {
                 })
             })
             .collect();
+        let source = super::TaskText {
+            statement: file.statement.clone(),
+            hints: file.hints.clone(),
+            solution: file.solution.clone(),
+            files: file.files.clone(),
+        };
         let task = Task {
+            source,
             id: file.id,
             title: file.title,
             lesson: file.lesson,

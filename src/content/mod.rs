@@ -1,6 +1,7 @@
 //! Content loaded once into a typed, validated catalogue; Markdown is rendered at load.
 
 mod exams;
+pub mod export;
 mod highlight;
 mod load;
 pub mod manifest;
@@ -128,6 +129,8 @@ pub struct Section {
     pub title: String,
     /// Sanitized HTML body.
     pub html: String,
+    /// The Markdown it was rendered from (for the study folder).
+    pub markdown: String,
 }
 
 /// A task with its rendered texts and its declarations.
@@ -151,6 +154,8 @@ pub struct Task {
     pub hints_html: Vec<String>,
     /// Solution HTML.
     pub solution_html: String,
+    /// Statement, hints and solution as the content's Markdown (for the study folder).
+    pub source: TaskText,
     /// Required starting cluster state.
     pub requires: model::Requirements,
     /// Cluster-wide changes.
@@ -176,6 +181,19 @@ impl Task {
     pub fn max_points(&self) -> u32 {
         self.checks.iter().map(|c| c.points).sum()
     }
+}
+
+/// A task's texts as written, in Markdown.
+#[derive(Debug, Clone, Default)]
+pub struct TaskText {
+    /// The statement.
+    pub statement: String,
+    /// Hints in reveal order.
+    pub hints: Vec<String>,
+    /// The solution.
+    pub solution: String,
+    /// The files it uses, by name.
+    pub files: Vec<String>,
 }
 
 /// Why two tasks cannot be set up on one cluster at the same time.

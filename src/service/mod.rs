@@ -13,6 +13,7 @@ mod practice;
 pub mod progress;
 pub mod selftest;
 pub mod steps;
+mod study;
 mod task;
 mod terminal;
 mod workshops;

@@ -133,3 +133,25 @@ impl SizedPage for LessonPage<'_> {
         self.sections.iter().map(|s| s.html.len()).sum::<usize>() + 32 * 1024
     }
 }
+
+/// `GET /lessons/{lesson}/download`: the lesson as a study folder (`.tar.gz`).
+pub async fn download(
+    State(state): State<AppState>,
+    Path(lesson): Path<String>,
+) -> AppResult<Response> {
+    let archive = state.service.study_folder_archive(&lesson).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/gzip".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{lesson}.tar.gz\""),
+            ),
+        ],
+        archive,
+    )
+        .into_response())
+}

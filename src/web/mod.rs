@@ -151,6 +151,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(learner_routes)
         .route("/lessons/{lesson}/files/{name}", get(files::lesson_file))
+        .route("/lessons/{lesson}/download", get(lesson::download))
         .route("/static/{*path}", get(files::asset))
         .route("/healthz", get(health::check))
         .route("/instructor", get(workshops::home))

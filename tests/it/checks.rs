@@ -494,6 +494,7 @@ fn probe_pod_task(env: &Env) -> kubelab::Task {
         files: Vec::new(),
         hints_html: Vec::new(),
         solution_html: String::new(),
+        source: Default::default(),
         requires: base.requires.clone(),
         changes: Vec::new(),
         owns: Vec::new(),

@@ -8,6 +8,7 @@ mod cluster;
 mod e2e;
 mod exam_browser;
 mod exams;
+mod export;
 mod fake;
 mod kind;
 mod limits;

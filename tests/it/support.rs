@@ -25,6 +25,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as it came (for binary downloads).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -84,6 +86,7 @@ impl TestApp {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
