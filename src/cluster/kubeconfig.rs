@@ -169,3 +169,61 @@ impl KubeconfigSource {
         Ok((client, server.trim_end_matches('/').to_string()))
     }
 }
+
+#[cfg(test)]
+mod inside_tests {
+    use super::*;
+
+    const TWO: &str = "apiVersion: v1
+kind: Config
+clusters:
+- name: kind-kubelab
+  cluster: {server: 'https://127.0.0.1:39001', certificate-authority-data: Q0E=}
+- name: kind-other
+  cluster: {server: 'https://127.0.0.1:39002'}
+- name: cloud
+  cluster: {server: 'https://k8s.example.test:6443'}
+users:
+- {name: kind-kubelab, user: {token: a}}
+- {name: kind-other, user: {token: b}}
+- {name: cloud, user: {token: c}}
+contexts:
+- {name: kind-kubelab, context: {cluster: kind-kubelab, user: kind-kubelab}}
+- {name: kind-other, context: {cluster: kind-other, user: kind-other}}
+- {name: cloud, context: {cluster: cloud, user: cloud}}
+current-context: cloud
+";
+
+    #[test]
+    fn the_toolbox_kubeconfig_has_the_allowed_contexts_reachable_from_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, TWO).unwrap();
+        let source = KubeconfigSource::file(path);
+        let text = source
+            .for_inside(&["kind-kubelab".into(), "cloud".into()], "kind-kubelab")
+            .unwrap();
+        let parsed: Kubeconfig = serde_yaml_ng::from_str(&text).unwrap();
+        let names: Vec<&str> = parsed.contexts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["kind-kubelab", "cloud"]);
+        assert_eq!(parsed.current_context.as_deref(), Some("kind-kubelab"));
+        let server = |n: &str| {
+            parsed
+                .clusters
+                .iter()
+                .find(|c| c.name == n)
+                .and_then(|c| c.cluster.as_ref())
+                .and_then(|c| c.server.clone())
+        };
+        assert_eq!(
+            server("kind-kubelab").as_deref(),
+            Some("https://kubelab-control-plane:6443")
+        );
+        assert_eq!(
+            server("cloud").as_deref(),
+            Some("https://k8s.example.test:6443")
+        );
+        assert!(server("kind-other").is_none(), "not allowed, not included");
+        assert_eq!(parsed.auth_infos.len(), 2);
+    }
+}

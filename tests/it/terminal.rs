@@ -339,6 +339,18 @@ async fn an_exam_terminal_closes_with_its_attempt() {
     let url = reply.json()["url"].as_str().unwrap().to_string();
     let mut socket = connect(&addr, &url, &cookie, &origin).await.unwrap();
     read_until(&mut socket, "$ ").await;
+    // The exam view offers the terminal, tied to the attempt.
+    let view = env
+        .app
+        .get(&format!("/exams/attempts/{id}"), Some(&cookie))
+        .await
+        .body;
+    assert!(
+        view.contains(&format!(
+            "data-terminal=\"/api/v1/terminal/ticket\" data-attempt=\"{id}\""
+        )),
+        "{view}"
+    );
     let submitted = env
         .app
         .call(
