@@ -30,6 +30,88 @@ pub fn lint(args: &ContentArgs) -> ExitCode {
     }
 }
 
+/// `kubelab diagnose [LESSON]`: walks the lesson's checklist and prints each step as it is
+/// known (or only JSON with `--json`); exit 0 when nothing fails, 1 when a step fails or errs,
+/// 2 on bad usage.
+pub async fn diagnose(args: crate::config::DiagnoseArgs) -> ExitCode {
+    use crate::checks::diagnose::StepStatus;
+    let catalogue = match args.content.load() {
+        Ok(catalogue) => catalogue,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::from(2);
+        }
+    };
+    let with: Vec<&str> = catalogue
+        .lessons
+        .iter()
+        .filter(|l| !l.diagnose.is_empty())
+        .map(|l| l.id.as_str())
+        .collect();
+    let lesson = match &args.lesson {
+        Some(id) => catalogue.lesson(id),
+        None => catalogue.lessons.iter().find(|l| !l.diagnose.is_empty()),
+    };
+    let Some(lesson) = lesson.filter(|l| !l.diagnose.is_empty()) else {
+        eprintln!(
+            "kubelab: no lesson `{}` with a checklist; lessons with one: {}",
+            args.lesson.as_deref().unwrap_or(""),
+            with.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let conn = connect(&args.cluster).await;
+    let json = args.json;
+    let mut print = |step: &crate::checks::diagnose::StepResult| {
+        if json {
+            return;
+        }
+        let mark = match step.status {
+            StepStatus::Ok => "ok   ",
+            StepStatus::Warn => "warn ",
+            StepStatus::Fail => "FAIL ",
+            StepStatus::Error => "ERROR",
+        };
+        println!("{mark} {}", step.title);
+        for line in &step.evidence {
+            println!("        {line}");
+        }
+        if !step.next.is_empty() {
+            println!("        next: {}", step.next);
+        }
+    };
+    let diagnosis = crate::service::diagnose::run(
+        conn,
+        lesson,
+        std::time::Duration::from_secs(args.timeout),
+        &mut print,
+    )
+    .await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&diagnosis).unwrap_or_else(|_| "{}".into())
+        );
+    } else {
+        match diagnosis
+            .steps
+            .iter()
+            .find(|s| Some(&s.id) == diagnosis.first_broken.as_ref())
+        {
+            Some(step) => println!(
+                "\nfirst broken link: {} (see the lesson's {} section)",
+                step.title, step.section
+            ),
+            None => println!("\nevery link of the chain holds"),
+        }
+    }
+    if diagnosis.healthy() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 /// `kubelab export LESSON DIR`: writes the lesson's study folder; exit 2 on bad usage or
 /// content, 1 when the folder cannot be written.
 pub fn export(args: &crate::config::ExportArgs) -> ExitCode {

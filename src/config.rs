@@ -31,6 +31,8 @@ pub enum Command {
     Selftest(SelftestArgs),
     /// Write a lesson as a study folder (README, files, tasks) into DIR for your notes repository.
     Export(ExportArgs),
+    /// Walk a lesson's debugging checklist on a cluster: the first broken link, with evidence and the fix.
+    Diagnose(DiagnoseArgs),
     /// Create, list or delete workshops (the same database as `serve`).
     Workshop {
         /// What to do.
@@ -43,6 +45,25 @@ pub enum Command {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+}
+
+/// `kubelab diagnose` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct DiagnoseArgs {
+    /// The lesson whose checklist to walk [default: the first lesson that has one].
+    pub lesson: Option<String>,
+    /// Print only JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds the whole diagnosis may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=600))]
+    pub timeout: u64,
+    /// Cluster to diagnose.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Content source.
+    #[command(flatten)]
+    pub content: ContentArgs,
 }
 
 /// `kubelab export` arguments.

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     match args.command {
         Command::Lint(content) => cli::lint(&content),
         Command::Export(args) => cli::export(&args),
+        Command::Diagnose(args) => run(cli::diagnose(args)),
         Command::Serve(serve) => run(kubelab::serve(serve)),
         Command::Check(check) => run(cli::check(check)),
         Command::Setup(args) => run(cli::steps(args, Action::Setup)),

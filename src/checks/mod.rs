@@ -2,6 +2,7 @@
 //! `plan` decides what to observe; the cluster layer fills an [`Observed`] snapshot; and
 //! `evaluate` turns it into a [`Verdict`] with no I/O, so judging is unit-tested on fixtures.
 
+pub mod diagnose;
 pub mod evaluate;
 pub mod observed;
 pub mod plan;

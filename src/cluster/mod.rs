@@ -3,6 +3,7 @@
 
 pub mod apply;
 mod clusters;
+pub mod diagnose;
 pub mod download;
 pub mod environments;
 mod error;

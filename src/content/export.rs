@@ -299,6 +299,7 @@ mod tests {
             .into_iter()
             .collect(),
             cluster: None,
+            diagnose: Vec::new(),
         }
     }
 

@@ -389,6 +389,33 @@ impl<'a> Loader<'a> {
         if let Some(cluster) = &file.cluster {
             self.check_cluster(&rel, source, cluster, &texts);
         }
+        let mut step_ids = std::collections::HashSet::new();
+        for step in &file.diagnose {
+            if !step_ids.insert(step.id.as_str()) {
+                self.problem(
+                    &rel,
+                    1,
+                    format!("diagnose step `{}` is listed twice", step.id),
+                );
+            }
+            if !file.sections.iter().any(|s| s.id == step.section) {
+                self.problem(
+                    &rel,
+                    1,
+                    format!(
+                        "diagnose step `{}` names section `{}`, which the lesson does not have",
+                        step.id, step.section
+                    ),
+                );
+            }
+            if step.title.trim().is_empty() || step.fix.trim().is_empty() {
+                self.problem(
+                    &rel,
+                    1,
+                    format!("diagnose step `{}` needs a title and a fix", step.id),
+                );
+            }
+        }
         let lesson = Lesson {
             id: file.id,
             title: file.title,
@@ -398,6 +425,7 @@ impl<'a> Loader<'a> {
             tasks: file.tasks,
             files,
             cluster: file.cluster,
+            diagnose: file.diagnose,
         };
         Some((lesson, tasks))
     }

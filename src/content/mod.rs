@@ -111,6 +111,8 @@ pub struct Lesson {
     pub files: BTreeMap<String, bytes::Bytes>,
     /// The cluster the tasks run on, if the lesson has one.
     pub cluster: Option<ClusterSpec>,
+    /// Its debugging checklist, in order.
+    pub diagnose: Vec<model::DiagnoseStep>,
 }
 
 impl Lesson {

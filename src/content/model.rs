@@ -60,6 +60,47 @@ pub struct LessonFile {
     pub tasks: Vec<String>,
     /// The cluster the lesson's tasks run on, with pinned versions.
     pub cluster: Option<ClusterSpec>,
+    /// The lesson's debugging checklist, walked in order on the learner's cluster.
+    #[serde(default)]
+    pub diagnose: Vec<DiagnoseStep>,
+}
+
+/// One step of a lesson's debugging checklist.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseStep {
+    /// Stable id.
+    pub id: String,
+    /// What the step makes sure of, as a sentence.
+    pub title: String,
+    /// What it looks at.
+    pub kind: DiagnoseKind,
+    /// The lesson section that explains it.
+    pub section: String,
+    /// What to do when it does not hold (Markdown-free, one paragraph).
+    pub fix: String,
+}
+
+/// What a diagnosis step looks at.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiagnoseKind {
+    /// Every node Ready (with the NotReady message).
+    NodesReady,
+    /// A CNI DaemonSet in any namespace with a Ready Pod on every node.
+    CniDaemonset,
+    /// A podCIDR on every node.
+    NodePodCidrs,
+    /// Every Pod IP inside its node's podCIDR.
+    PodIpsInRange,
+    /// kube-proxy Running on every node.
+    KubeProxy,
+    /// CoreDNS Pods Ready.
+    Coredns,
+    /// Probe Pods reach each other on the same node and across nodes.
+    PodNetwork,
+    /// Recent Warning events, summarised.
+    WarningEvents,
 }
 
 /// The lesson cluster: kind config and the pinned CNI pieces it needs.

@@ -5,6 +5,7 @@
 mod admission;
 pub mod check;
 mod cluster;
+pub mod diagnose;
 mod error;
 pub mod exams;
 mod learner;

@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod checks;
 mod cluster;
+mod diagnose;
 mod e2e;
 mod exam_browser;
 mod exams;

@@ -1,0 +1,290 @@
+//! What a diagnosis needs from the cluster: nodes, DaemonSets, Pods and recent Warning events
+//! in one pass, and the pod network probed with short-lived busybox Pods (two per node, in a
+//! labelled namespace that is deleted afterwards, also when the diagnosis is cancelled).
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::json;
+
+use super::{ClusterError, Connection};
+use crate::checks::diagnose::{
+    ClusterFacts, DaemonSetFact, EventFact, NodeFact, PodFact, ProbeFact, Probes,
+};
+use crate::checks::observed::{ExecRequest, ExecTarget};
+
+/// The namespace the probe Pods live in for the length of one diagnosis.
+pub const NAMESPACE: &str = "kubelab-diagnose";
+/// The port the probe Pods serve on.
+const PORT: u16 = 8080;
+
+/// Nodes, DaemonSets, Pods and Warning events of the whole cluster.
+pub async fn observe(conn: &Connection) -> Result<ClusterFacts, ClusterError> {
+    let client = conn.client.clone();
+    let lp = ListParams::default();
+    let nodes: Api<Node> = Api::all(client.clone());
+    let daemonsets: Api<DaemonSet> = Api::all(client.clone());
+    let pods: Api<Pod> = Api::all(client.clone());
+    let events: Api<Event> = Api::all(client);
+    let warnings = ListParams::default().fields("type=Warning");
+    let (nodes, daemonsets, pods, events) = tokio::try_join!(
+        conn.call(nodes.list(&lp)),
+        conn.call(daemonsets.list(&lp)),
+        conn.call(pods.list(&lp)),
+        conn.call(events.list(&warnings)),
+    )?;
+    let nodes = nodes
+        .items
+        .into_iter()
+        .map(|n| {
+            let ready = n
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+                .cloned();
+            NodeFact {
+                name: n.metadata.name.unwrap_or_default(),
+                ready: ready.as_ref().is_some_and(|c| c.status == "True"),
+                message: ready
+                    .map(|c| {
+                        format!(
+                            "{}: {}",
+                            c.reason.unwrap_or_default(),
+                            c.message.unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_else(|| "no Ready condition".into()),
+                pod_cidr: n.spec.and_then(|s| s.pod_cidr),
+            }
+        })
+        .collect();
+    let daemonsets = daemonsets
+        .items
+        .into_iter()
+        .map(|d| DaemonSetFact {
+            namespace: d.metadata.namespace.unwrap_or_default(),
+            name: d.metadata.name.unwrap_or_default(),
+            images: d
+                .spec
+                .template
+                .spec
+                .map(|s| s.containers.into_iter().filter_map(|c| c.image).collect())
+                .unwrap_or_default(),
+            desired: d.status.as_ref().map_or(0, |s| s.desired_number_scheduled),
+            ready: d.status.as_ref().map_or(0, |s| s.number_ready),
+        })
+        .collect();
+    let pods = pods
+        .items
+        .into_iter()
+        .map(|p| {
+            let status = p.status.unwrap_or_default();
+            PodFact {
+                namespace: p.metadata.namespace.unwrap_or_default(),
+                name: p.metadata.name.unwrap_or_default(),
+                labels: p.metadata.labels.unwrap_or_default(),
+                node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
+                host_network: p.spec.as_ref().and_then(|s| s.host_network) == Some(true),
+                ip: status.pod_ip.clone(),
+                phase: status.phase.clone().unwrap_or_default(),
+                ready: status
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .any(|c| c.type_ == "Ready" && c.status == "True"),
+            }
+        })
+        .collect();
+    let warnings = events
+        .items
+        .into_iter()
+        .map(|e| EventFact {
+            object: format!(
+                "{}/{}/{}",
+                e.involved_object.namespace.unwrap_or_default(),
+                e.involved_object.kind.unwrap_or_default(),
+                e.involved_object.name.unwrap_or_default()
+            ),
+            reason: e.reason.unwrap_or_default(),
+            message: e.message.unwrap_or_default(),
+            count: e.count.unwrap_or(1),
+        })
+        .collect();
+    Ok(ClusterFacts {
+        nodes,
+        daemonsets,
+        pods,
+        warnings,
+    })
+}
+
+/// Deletes the probe namespace when dropped, however the diagnosis ended.
+struct Cleanup {
+    api: Api<Namespace>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let api = self.api.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let params = DeleteParams::default().grace_period(0);
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), api.delete(NAMESPACE, &params))
+                        .await;
+            });
+        }
+    }
+}
+
+fn probe_pod(name: &str, node: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "kubelab", "kubelab.dev/probe": "diagnose"}},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 0,
+            "tolerations": [{"operator": "Exists"}],
+            "containers": [{
+                "name": "probe",
+                "image": super::exec::PROBE_IMAGE,
+                "command": ["sh", "-c", format!("echo ok > /tmp/index.html && httpd -f -p {PORT} -h /tmp")],
+            }],
+        },
+    })
+}
+
+/// Two probe Pods per node (`a` asks, `b` answers): each node's `a` asks its own node's `b`
+/// and every other node's `b`. Bounded by `budget`; the namespace goes afterwards.
+pub async fn probe_network(conn: &Connection, nodes: &[String], budget: Duration) -> Probes {
+    if nodes.is_empty() {
+        return Probes::NotStarted("the cluster has no nodes".into());
+    }
+    let client = conn.client.clone();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = match serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
+    })) {
+        Ok(ns) => ns,
+        Err(e) => return Probes::Error(e.to_string()),
+    };
+    match conn
+        .call(namespaces.create(&PostParams::default(), &ns))
+        .await
+    {
+        Ok(_) | Err(ClusterError::Api { code: 409, .. }) => {}
+        Err(e) => return Probes::Error(e.to_string()),
+    }
+    let _cleanup = Cleanup { api: namespaces };
+    let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
+    let name = |i: usize, role: &str| format!("probe-{i}-{role}");
+    for (i, node) in nodes.iter().enumerate() {
+        for role in ["a", "b"] {
+            let pod: Pod = match serde_json::from_value(probe_pod(&name(i, role), node)) {
+                Ok(p) => p,
+                Err(e) => return Probes::Error(e.to_string()),
+            };
+            match conn.call(pods.create(&PostParams::default(), &pod)).await {
+                Ok(_) | Err(ClusterError::Api { code: 409, .. }) => {}
+                Err(e) => return Probes::Error(format!("cannot create probe Pods: {e}")),
+            }
+        }
+    }
+    // Wait for every probe Pod to run with an IP.
+    let since = tokio::time::Instant::now();
+    let ips = loop {
+        let listed = match conn.call(pods.list(&ListParams::default())).await {
+            Ok(l) => l.items,
+            Err(e) => return Probes::Error(e.to_string()),
+        };
+        let ip_of = |wanted: &str| {
+            listed.iter().find_map(|p| {
+                let s = p.status.as_ref()?;
+                (p.metadata.name.as_deref() == Some(wanted)
+                    && s.phase.as_deref() == Some("Running"))
+                .then(|| s.pod_ip.clone())
+                .flatten()
+            })
+        };
+        let all: Option<Vec<(String, String)>> = (0..nodes.len())
+            .map(|i| Some((ip_of(&name(i, "a"))?, ip_of(&name(i, "b"))?)))
+            .collect();
+        if let Some(all) = all {
+            break all;
+        }
+        if since.elapsed() >= budget {
+            let waiting: Vec<String> = listed
+                .iter()
+                .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running"))
+                .map(|p| {
+                    let reason = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.container_statuses.as_ref())
+                        .and_then(|c| c.first())
+                        .and_then(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                        .unwrap_or_else(|| "Pending".into());
+                    format!("{} {reason}", p.metadata.name.clone().unwrap_or_default())
+                })
+                .collect();
+            return Probes::NotStarted(format!(
+                "still not running after {} s: {}",
+                budget.as_secs(),
+                waiting.join(", ")
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut results = Vec::new();
+    for (i, from) in nodes.iter().enumerate() {
+        for (j, to) in nodes.iter().enumerate() {
+            let url = format!("http://{}:{PORT}/", ips[j].1);
+            let request = ExecRequest {
+                target: ExecTarget::Pod {
+                    namespace: NAMESPACE.into(),
+                    pod: name(i, "a"),
+                    container: None,
+                },
+                command: vec![
+                    "wget".into(),
+                    "-q".into(),
+                    "-T".into(),
+                    "2".into(),
+                    "-O-".into(),
+                    url.clone(),
+                ],
+            };
+            match super::exec::run(conn, &request).await {
+                Ok(out) if out.exit_code == 0 => results.push(ProbeFact {
+                    from: from.clone(),
+                    to: to.clone(),
+                    ok: true,
+                    detail: format!("{} ({}) reached {url}", name(i, "a"), ips[i].0),
+                }),
+                Ok(out) => results.push(ProbeFact {
+                    from: from.clone(),
+                    to: to.clone(),
+                    ok: false,
+                    detail: format!(
+                        "{} could not reach {url}: {}",
+                        name(i, "a"),
+                        out.stderr.trim()
+                    ),
+                }),
+                Err(ClusterError::Forbidden(m)) => {
+                    return Probes::Error(format!(
+                        "exec into Pods is forbidden for this user, so the pod network cannot be probed: {m}"
+                    ));
+                }
+                Err(e) => return Probes::Error(e.to_string()),
+            }
+        }
+    }
+    Probes::Ran(results)
+}
