@@ -120,6 +120,18 @@ pub enum StepStatus {
     Error,
 }
 
+impl StepStatus {
+    /// The status's name, as JSON and pages show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepStatus::Ok => "ok",
+            StepStatus::Warn => "warn",
+            StepStatus::Fail => "fail",
+            StepStatus::Error => "error",
+        }
+    }
+}
+
 /// One step of the checklist, judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepResult {

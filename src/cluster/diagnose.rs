@@ -140,6 +140,17 @@ impl Drop for Cleanup {
     }
 }
 
+/// Deletes the probe namespace (and its Pods) now; already gone is fine.
+pub async fn clean_up(conn: &Connection) {
+    let namespaces: Api<Namespace> = Api::all(conn.client.clone());
+    let params = DeleteParams::default().grace_period(0);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        namespaces.delete(NAMESPACE, &params),
+    )
+    .await;
+}
+
 fn probe_pod(name: &str, node: &str) -> serde_json::Value {
     json!({
         "apiVersion": "v1",

@@ -100,6 +100,8 @@ pub async fn run(
                             budget.as_secs()
                         )),
                     };
+                    // Awaited here, not only on drop: a CLI run exits right after.
+                    crate::cluster::diagnose::clean_up(&conn).await;
                     diagnose::judge_probes(step, &probes)
                 } else {
                     diagnose::judge(step, &facts)

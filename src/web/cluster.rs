@@ -27,6 +27,8 @@ pub struct ClusterPage {
     default_context: Option<String>,
     kubeconfig: String,
     contexts_error: Option<String>,
+    /// Lessons with a debugging checklist: (id, title).
+    diagnose: Vec<(String, String)>,
 }
 
 impl SizedPage for ClusterPage {}
@@ -53,6 +55,14 @@ pub async fn show(
         default_context: view.default_context,
         kubeconfig: view.kubeconfig,
         contexts_error,
+        diagnose: state
+            .service
+            .catalogue()
+            .lessons
+            .iter()
+            .filter(|l| !l.diagnose.is_empty())
+            .map(|l| (l.id.clone(), l.title.clone()))
+            .collect(),
     })
     .into_response())
 }

@@ -26,6 +26,8 @@ pub struct SectionView<'a> {
     pub done: bool,
     /// 1-based position.
     pub number: usize,
+    /// A step of the lesson's debugging checklist points here (the page links the diagnosis).
+    pub diagnosed: bool,
 }
 
 /// A task as the lesson lists it.
@@ -80,6 +82,7 @@ pub async fn show(
             html: &s.html,
             done: progress.is_done(&s.id),
             number: index + 1,
+            diagnosed: lesson.diagnose.iter().any(|d| d.section == s.id),
         })
         .collect();
     let tasks: Vec<TaskCard<'_>> = catalogue

@@ -4,6 +4,7 @@ mod api;
 mod catalogue;
 mod check;
 mod cluster;
+mod diagnose;
 pub mod error;
 mod exam_api;
 mod exams;
@@ -107,6 +108,9 @@ pub fn app(state: AppState) -> Router {
             post(exam_api::retry_setup),
         )
         .route("/me", get(learner::show))
+        .route("/lessons/{lesson}/diagnose", get(diagnose::page))
+        .route("/lessons/{lesson}/diagnose/stream", get(diagnose::stream))
+        .route("/api/v1/lessons/{lesson}/diagnose", get(diagnose::api))
         .route("/terminal", get(terminal::page))
         .route("/terminal/ws", get(terminal::socket))
         .route("/api/v1/terminal/ticket", post(terminal::ticket))

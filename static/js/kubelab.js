@@ -353,4 +353,41 @@
         .catch(function () { /* offline for a moment: try again at the next tick */ });
     }, 2000);
   }
+  // The diagnosis: each step fills in as it finishes; the first broken link is highlighted.
+  var diagnosis = document.querySelector(".diagnosis[data-stream]");
+  if (diagnosis && window.EventSource) {
+    var summary = document.querySelector(".diagnosis-summary");
+    var running = new EventSource(diagnosis.getAttribute("data-stream"));
+    summary.textContent = "Walking the checklist on your cluster…";
+    running.addEventListener("step", function (event) {
+      var step;
+      try { step = JSON.parse(event.data); } catch (e) { return; }
+      var item = document.getElementById("step-" + step.id);
+      if (!item) { return; }
+      item.classList.remove("step-waiting");
+      item.classList.add("step-" + step.status);
+      item.querySelector(".step-status").textContent = step.status;
+      var list = item.querySelector(".step-evidence");
+      list.textContent = "";
+      step.evidence.forEach(function (line) {
+        var li = document.createElement("li");
+        li.textContent = line;
+        list.appendChild(li);
+      });
+      item.querySelector(".step-next").hidden = !step.next;
+    });
+    running.addEventListener("done", function (event) {
+      running.close();
+      var done;
+      try { done = JSON.parse(event.data); } catch (e) { return; }
+      if (done.first_broken) {
+        var broken = document.getElementById("step-" + done.first_broken);
+        if (broken) { broken.classList.add("first-broken"); broken.scrollIntoView({ block: "center" }); }
+        summary.textContent = "First broken link: " + (broken ? broken.querySelector("h2").textContent.replace(/^\s*\w+\s*/, "") : done.first_broken) + ".";
+      } else {
+        summary.textContent = "Every link of the chain holds.";
+      }
+    });
+    running.addEventListener("problem", function (event) { running.close(); summary.textContent = event.data; });
+  }
 })();

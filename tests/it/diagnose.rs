@@ -246,3 +246,36 @@ async fn forbidden_exec_is_a_clear_error() {
     c.fake.clear_faults();
     probes_gone(&c.fake).await;
 }
+
+/// The page works without JavaScript (`?run=1` walks the checklist on the server), and an
+/// unknown lesson is 404.
+#[tokio::test]
+async fn the_page_runs_on_the_server_without_javascript() {
+    let app = crate::support::test_app().await;
+    let cookie = app.learner().await;
+    let page = app
+        .get("/lessons/pod-connectivity/diagnose?run=1", Some(&cookie))
+        .await;
+    assert_eq!(page.status, axum::http::StatusCode::OK);
+    assert!(page.body.contains("step-error"), "{}", page.body);
+    assert!(
+        page.body.contains("First broken link: nodes-ready"),
+        "{}",
+        page.body
+    );
+    let api = app
+        .call(
+            axum::http::Method::GET,
+            "/api/v1/lessons/pod-connectivity/diagnose",
+            &cookie,
+        )
+        .await;
+    assert_eq!(api.status, axum::http::StatusCode::OK);
+    assert_eq!(api.json()["first_broken"], "nodes-ready");
+    assert_eq!(
+        app.get("/lessons/nope/diagnose", Some(&cookie))
+            .await
+            .status,
+        axum::http::StatusCode::NOT_FOUND
+    );
+}

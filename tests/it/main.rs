@@ -6,6 +6,7 @@ mod browser;
 mod checks;
 mod cluster;
 mod diagnose;
+mod diagnose_browser;
 mod e2e;
 mod exam_browser;
 mod exams;
