@@ -93,6 +93,90 @@ pub enum Probes {
     Error(String),
 }
 
+/// What one node has on disk for its pod network.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeFiles {
+    /// The node.
+    pub node: String,
+    /// `/etc/cni/net.d`: (file name, content).
+    pub configs: Vec<(String, String)>,
+    /// `/opt/cni/bin`: file names.
+    pub plugins: Vec<String>,
+}
+
+/// The plugin types a CNI config names (`type` of a config, or of each in `plugins`).
+fn plugin_types(config: &str) -> Vec<String> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(config) else {
+        return Vec::new();
+    };
+    let mut types: Vec<String> = value["plugins"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| p["type"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(single) = value["type"].as_str() {
+        types.push(single.to_string());
+    }
+    // The flannel plugin delegates to bridge with host-local IPAM unless told otherwise.
+    if types.iter().any(|t| t == "flannel") {
+        for delegate in ["bridge", "host-local"] {
+            if !types.iter().any(|t| t == delegate) {
+                types.push(delegate.to_string());
+            }
+        }
+    }
+    types
+}
+
+/// Judges the CNI files on every node (read through a host-network Pod per node).
+pub fn judge_node_files(step: &DiagnoseStep, files: &Result<Vec<NodeFiles>, String>) -> StepResult {
+    let files = match files {
+        Ok(files) => files,
+        Err(reason) => return verdict(step, StepStatus::Error, vec![reason.clone()]),
+    };
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for node in files {
+        let configs: Vec<&(String, String)> = node
+            .configs
+            .iter()
+            .filter(|(name, _)| name.ends_with(".conf") || name.ends_with(".conflist"))
+            .collect();
+        let Some((name, text)) = configs.first() else {
+            problems.push(format!(
+                "{}: /etc/cni/net.d has no CNI configuration",
+                node.node
+            ));
+            continue;
+        };
+        let missing: Vec<String> = plugin_types(text)
+            .into_iter()
+            .filter(|t| !node.plugins.contains(t))
+            .collect();
+        if missing.is_empty() {
+            seen.push(format!(
+                "{}: /etc/cni/net.d/{name}, its plugins in /opt/cni/bin",
+                node.node
+            ));
+        } else {
+            problems.push(format!(
+                "{}: /etc/cni/net.d/{name} names {} but /opt/cni/bin lacks {}",
+                node.node,
+                plugin_types(text).join(", "),
+                missing.join(", ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        verdict(step, StepStatus::Ok, seen)
+    } else {
+        verdict(step, StepStatus::Fail, problems)
+    }
+}
+
 /// Everything the checklist is judged on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterFacts {
@@ -392,7 +476,9 @@ pub fn judge(step: &DiagnoseStep, facts: &ClusterFacts) -> StepResult {
                 )
             }
         }
-        DiagnoseKind::PodNetwork => (StepStatus::Error, vec!["judged from the probes".into()]),
+        DiagnoseKind::PodNetwork | DiagnoseKind::CniNodeFiles => {
+            (StepStatus::Error, vec!["judged from the probe Pods".into()])
+        }
     };
     verdict(step, status, evidence)
 }

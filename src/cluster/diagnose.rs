@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{ClusterError, Connection};
 use crate::checks::diagnose::{
-    ClusterFacts, DaemonSetFact, EventFact, NodeFact, PodFact, ProbeFact, Probes,
+    ClusterFacts, DaemonSetFact, EventFact, NodeFact, NodeFiles, PodFact, ProbeFact, Probes,
 };
 use crate::checks::observed::{ExecRequest, ExecTarget};
 
@@ -151,6 +151,140 @@ pub async fn clean_up(conn: &Connection) {
     .await;
 }
 
+/// Makes the probe namespace (existing is fine).
+async fn probe_namespace(conn: &Connection) -> Result<(), String> {
+    let namespaces: Api<Namespace> = Api::all(conn.client.clone());
+    let ns: Namespace = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
+    }))
+    .map_err(|e| e.to_string())?;
+    match conn
+        .call(namespaces.create(&PostParams::default(), &ns))
+        .await
+    {
+        Ok(_) | Err(ClusterError::Api { code: 409, .. }) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A host-network busybox Pod on `node` that sees the node's CNI folders under `/host`: it
+/// needs no pod network, so it runs where the CNI is broken.
+fn files_pod(name: &str, node: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "kubelab", "kubelab.dev/probe": "diagnose"}},
+        "spec": {
+            "nodeName": node,
+            "hostNetwork": true,
+            "terminationGracePeriodSeconds": 0,
+            "tolerations": [{"operator": "Exists"}],
+            "containers": [{
+                "name": "probe",
+                "image": super::exec::PROBE_IMAGE,
+                "command": ["sleep", "3600"],
+                "volumeMounts": [
+                    {"name": "net-d", "mountPath": "/host/etc/cni/net.d", "readOnly": true},
+                    {"name": "bin", "mountPath": "/host/opt/cni/bin", "readOnly": true},
+                ],
+            }],
+            "volumes": [
+                {"name": "net-d", "hostPath": {"path": "/etc/cni/net.d"}},
+                {"name": "bin", "hostPath": {"path": "/opt/cni/bin"}},
+            ],
+        },
+    })
+}
+
+/// Runs a command in a probe Pod; its stdout, or why not.
+async fn run_in(conn: &Connection, pod: &str, command: &[&str]) -> Result<String, String> {
+    let request = ExecRequest {
+        target: ExecTarget::Pod {
+            namespace: NAMESPACE.into(),
+            pod: pod.into(),
+            container: None,
+        },
+        command: command.iter().map(|s| s.to_string()).collect(),
+    };
+    match super::exec::run(conn, &request).await {
+        Ok(out) if out.exit_code == 0 => Ok(out.stdout),
+        Ok(out) => Err(out.stderr.trim().to_string()),
+        Err(ClusterError::Forbidden(m)) => Err(format!(
+            "exec into Pods is forbidden for this user, so the nodes' files cannot be read: {m}"
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Reads each node's `/etc/cni/net.d` (with every config's content) and `/opt/cni/bin`
+/// through a host-network Pod per node, within `budget` for the Pods to start.
+pub async fn read_node_files(
+    conn: &Connection,
+    nodes: &[String],
+    budget: Duration,
+) -> Result<Vec<NodeFiles>, String> {
+    probe_namespace(conn).await?;
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), NAMESPACE);
+    let name = |i: usize| format!("files-{i}");
+    for (i, node) in nodes.iter().enumerate() {
+        let pod: Pod =
+            serde_json::from_value(files_pod(&name(i), node)).map_err(|e| e.to_string())?;
+        match conn.call(pods.create(&PostParams::default(), &pod)).await {
+            Ok(_) | Err(ClusterError::Api { code: 409, .. }) => {}
+            Err(e) => return Err(format!("cannot create the file-reading Pods: {e}")),
+        }
+    }
+    let since = tokio::time::Instant::now();
+    loop {
+        let listed = conn
+            .call(pods.list(&ListParams::default()))
+            .await
+            .map_err(|e| e.to_string())?;
+        let running = (0..nodes.len()).all(|i| {
+            listed.items.iter().any(|p| {
+                p.metadata.name.as_deref() == Some(name(i).as_str())
+                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            })
+        });
+        if running {
+            break;
+        }
+        if since.elapsed() >= budget {
+            return Err(format!(
+                "the host-network Pods that read the nodes' files did not start within {} s",
+                budget.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut out = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let pod = name(i);
+        let listing = run_in(conn, &pod, &["ls", "/host/etc/cni/net.d"]).await?;
+        let mut configs = Vec::new();
+        for file in listing.split_whitespace() {
+            let path = format!("/host/etc/cni/net.d/{file}");
+            let text = run_in(conn, &pod, &["cat", &path])
+                .await
+                .unwrap_or_default();
+            configs.push((file.to_string(), text));
+        }
+        let plugins = run_in(conn, &pod, &["ls", "/host/opt/cni/bin"])
+            .await?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        out.push(NodeFiles {
+            node: node.clone(),
+            configs,
+            plugins,
+        });
+    }
+    Ok(out)
+}
+
 fn probe_pod(name: &str, node: &str) -> serde_json::Value {
     json!({
         "apiVersion": "v1",
@@ -178,19 +312,8 @@ pub async fn probe_network(conn: &Connection, nodes: &[String], budget: Duration
     }
     let client = conn.client.clone();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace = match serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
-    })) {
-        Ok(ns) => ns,
-        Err(e) => return Probes::Error(e.to_string()),
-    };
-    match conn
-        .call(namespaces.create(&PostParams::default(), &ns))
-        .await
-    {
-        Ok(_) | Err(ClusterError::Api { code: 409, .. }) => {}
-        Err(e) => return Probes::Error(e.to_string()),
+    if let Err(e) = probe_namespace(conn).await {
+        return Probes::Error(e);
     }
     let _cleanup = Cleanup { api: namespaces };
     let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);

@@ -89,6 +89,9 @@ pub enum DiagnoseKind {
     NodesReady,
     /// A CNI DaemonSet in any namespace with a Ready Pod on every node.
     CniDaemonset,
+    /// CNI configuration in `/etc/cni/net.d` on every node, and the plugin binaries it names
+    /// in `/opt/cni/bin`.
+    CniNodeFiles,
     /// A podCIDR on every node.
     NodePodCidrs,
     /// Every Pod IP inside its node's podCIDR.

@@ -74,6 +74,7 @@ pub async fn run(
             }
         }
         Ok((conn, facts)) => {
+            let mut probed = false;
             for step in &lesson.diagnose {
                 if left().is_zero() {
                     out(
@@ -85,7 +86,25 @@ pub async fn run(
                     );
                     continue;
                 }
-                let result = if step.kind == DiagnoseKind::PodNetwork {
+                let result = if step.kind == DiagnoseKind::CniNodeFiles {
+                    probed = true;
+                    let nodes: Vec<String> = facts.nodes.iter().map(|n| n.name.clone()).collect();
+                    let start = PROBE_START.min(left().saturating_sub(Duration::from_secs(3)));
+                    let files = match tokio::time::timeout(
+                        left(),
+                        crate::cluster::diagnose::read_node_files(&conn, &nodes, start),
+                    )
+                    .await
+                    {
+                        Ok(files) => files,
+                        Err(_) => Err(format!(
+                            "reading the nodes' files did not finish within the diagnosis' {} s",
+                            budget.as_secs()
+                        )),
+                    };
+                    diagnose::judge_node_files(step, &files)
+                } else if step.kind == DiagnoseKind::PodNetwork {
+                    probed = true;
                     let nodes: Vec<String> = facts.nodes.iter().map(|n| n.name.clone()).collect();
                     let start = PROBE_START.min(left().saturating_sub(Duration::from_secs(3)));
                     let probes = match tokio::time::timeout(
@@ -100,13 +119,16 @@ pub async fn run(
                             budget.as_secs()
                         )),
                     };
-                    // Awaited here, not only on drop: a CLI run exits right after.
-                    crate::cluster::diagnose::clean_up(&conn).await;
+
                     diagnose::judge_probes(step, &probes)
                 } else {
                     diagnose::judge(step, &facts)
                 };
                 out(result, &mut steps);
+            }
+            if probed {
+                // Awaited here, not only on drop: a CLI run exits right after.
+                crate::cluster::diagnose::clean_up(&conn).await;
             }
         }
     }

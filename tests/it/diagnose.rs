@@ -279,3 +279,34 @@ async fn the_page_runs_on_the_server_without_javascript() {
         axum::http::StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_plugin_binary_is_named_on_its_node() {
+    let c = simulated(true).await;
+    // The bridge plugin gone from the worker (kind node images lack it).
+    let fake = &c.fake;
+    let before = fake.node_files("kubelab-worker");
+    assert!(
+        before.iter().any(|f| f == "/opt/cni/bin/bridge"),
+        "{before:?}"
+    );
+    fake.remove_node_file("kubelab-worker", "/opt/cni/bin/bridge");
+    let (code, report) = diagnose(&c.kubeconfig, &[]);
+    assert_eq!(code, Some(1));
+    let files = step(&report, "cni-node-files");
+    assert_eq!(files["status"], "fail", "{files:#}");
+    assert!(
+        files["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("kubelab-worker: /etc/cni/net.d/10-flannel.conflist names"),
+        "{files:#}"
+    );
+    assert!(
+        files["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("lacks bridge")
+    );
+    probes_gone(&c.fake).await;
+}

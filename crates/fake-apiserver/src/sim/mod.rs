@@ -145,6 +145,15 @@ impl FakeCluster {
             .unwrap_or_default()
     }
 
+    /// Removes a file from a simulated node (a plugin binary gone, for example).
+    pub fn remove_node_file(&self, node: &str, path: &str) {
+        if let Some(sim) = self.lock().sim.as_mut()
+            && let Some(files) = sim.node_files.get_mut(node)
+        {
+            files.remove(path);
+        }
+    }
+
     /// Writes a file on a simulated node (a learner's hand-written CNI config, for example).
     pub fn write_node_file(&self, node: &str, path: &str, content: &str) {
         if let Some(sim) = self.lock().sim.as_mut() {

@@ -57,10 +57,80 @@ pub(crate) fn exec(
         }
         _ => command.join(" "),
     };
+    if let Some(answer_) = node_files(sim, pod, &name, &body, command) {
+        return Some(Ok(answer_));
+    }
     let probe = Probe::parse(&body)?;
     let reached = reach(inner, sim, rt, &probe.host, probe.port);
     let (stdout, stderr, code) = probe.outcome(reached);
     Some(Ok(answer(command, &stdout, &stderr, code)))
+}
+
+/// `ls DIR...` and `cat FILE` of node files through the container's hostPath mounts, as
+/// busybox answers them (the files the pod network depends on are simulated per node).
+fn node_files(
+    sim: &super::Sim,
+    pod: &Value,
+    container: &str,
+    body: &str,
+    command: &[String],
+) -> Option<ExecRule> {
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let (tool, paths) = words.split_first()?;
+    if !matches!(*tool, "ls" | "cat") || paths.is_empty() {
+        return None;
+    }
+    let spec = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|c| c["name"] == container)?;
+    let mounts = super::programs::Mounts::of(pod, spec, &[]);
+    let node = pod.pointer("/spec/nodeName").and_then(Value::as_str)?;
+    let files = sim.node_files.get(node).cloned().unwrap_or_default();
+    let mut out = String::new();
+    let mut err = String::new();
+    for path in paths {
+        let Some(on_node) = mounts.node_path(path) else {
+            err.push_str(&format!("{tool}: {path}: No such file or directory\n"));
+            continue;
+        };
+        if *tool == "cat" {
+            match files.get(&on_node) {
+                Some(text) => out.push_str(text),
+                None => err.push_str(&format!(
+                    "cat: can't open '{path}': No such file or directory\n"
+                )),
+            }
+            continue;
+        }
+        let prefix = format!("{}/", on_node.trim_end_matches('/'));
+        let mut names: Vec<&str> = files
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap_or(rest))
+            .collect();
+        names.dedup();
+        if names.is_empty() && !files.contains_key(&on_node) {
+            // The directory exists on a kind node even when empty (mounted); say nothing.
+            if paths.len() > 1 {
+                out.push_str(&format!("{path}:\n\n"));
+            }
+            continue;
+        }
+        if paths.len() > 1 {
+            out.push_str(&format!("{path}:\n"));
+        }
+        for n in names {
+            out.push_str(n);
+            out.push('\n');
+        }
+        if paths.len() > 1 {
+            out.push('\n');
+        }
+    }
+    let code = i32::from(!err.is_empty());
+    Some(answer(command, &out, &err, code))
 }
 
 /// Without the simulation, scripted answers stand, except one no cluster could give: a

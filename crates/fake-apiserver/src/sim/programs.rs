@@ -103,13 +103,13 @@ fn argv(container: &Value) -> (Vec<String>, bool) {
 }
 
 /// Where a container path lands on the node, through the container's hostPath mounts.
-struct Mounts<'a> {
+pub(crate) struct Mounts<'a> {
     mounts: Vec<(String, String)>,
     config: Vec<(String, &'a Value)>,
 }
 
 impl<'a> Mounts<'a> {
-    fn of(pod: &Value, container: &Value, configmaps: &'a [Value]) -> Mounts<'a> {
+    pub(crate) fn of(pod: &Value, container: &Value, configmaps: &'a [Value]) -> Mounts<'a> {
         let volumes = pod
             .pointer("/spec/volumes")
             .and_then(Value::as_array)
@@ -147,7 +147,7 @@ impl<'a> Mounts<'a> {
     }
 
     /// The node path of a container path, if a hostPath mount covers it.
-    fn node_path(&self, path: &str) -> Option<String> {
+    pub(crate) fn node_path(&self, path: &str) -> Option<String> {
         self.mounts.iter().find_map(|(at, host)| {
             let rest = path.strip_prefix(at.as_str())?;
             (rest.is_empty() || rest.starts_with('/'))
