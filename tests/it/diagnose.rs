@@ -310,3 +310,51 @@ async fn a_missing_plugin_binary_is_named_on_its_node() {
     );
     probes_gone(&c.fake).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_overlay_fails_across_nodes_only() {
+    let c = simulated(true).await;
+    c.fake.block_overlay(true);
+    let (code, report) = diagnose(&c.kubeconfig, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["first_broken"], "pod-network", "{report:#}");
+    let network = step(&report, "pod-network");
+    assert_eq!(
+        network["evidence"][0], "same-node traffic works; across nodes it does not",
+        "{network:#}"
+    );
+    probes_gone(&c.fake).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_cni_with_stale_node_state_is_found() {
+    let c = simulated(true).await;
+    // The CNI's objects are gone; its files stay on the nodes, which still report Ready.
+    assert!(c.fake.delete(
+        "apps/v1",
+        "DaemonSet",
+        Some("kube-flannel"),
+        "kube-flannel-ds"
+    ));
+    for _ in 0..100 {
+        if !c
+            .fake
+            .list("v1", "Pod")
+            .iter()
+            .any(|p| p["metadata"]["namespace"] == "kube-flannel")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (code, report) = diagnose(&c.kubeconfig, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(step(&report, "nodes-ready")["status"], "ok", "{report:#}");
+    assert_eq!(report["first_broken"], "cni-daemonset", "{report:#}");
+    assert_eq!(
+        step(&report, "cni-node-files")["status"],
+        "ok",
+        "stale files: {report:#}"
+    );
+    probes_gone(&c.fake).await;
+}

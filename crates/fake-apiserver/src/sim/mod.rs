@@ -47,6 +47,9 @@ pub(crate) struct Sim {
     pub(crate) pods: HashMap<String, PodRuntime>,
     /// Events already recorded, by (Pod uid, reason).
     pub(crate) events: BTreeSet<(String, String)>,
+    /// The overlay between nodes is blocked (VXLAN UDP 8472 filtered): traffic across nodes
+    /// times out, on one node it flows.
+    pub(crate) overlay_blocked: bool,
 }
 
 /// The files a node's pod network needs, and why it is not ready without them.
@@ -143,6 +146,14 @@ impl FakeCluster {
             .and_then(|s| s.node_files.get(node))
             .map(|f| f.keys().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Blocks (or unblocks) the overlay between the simulated nodes, as a firewall dropping
+    /// VXLAN's UDP 8472 would: Pod traffic across nodes times out, on one node it flows.
+    pub fn block_overlay(&self, blocked: bool) {
+        if let Some(sim) = self.lock().sim.as_mut() {
+            sim.overlay_blocked = blocked;
+        }
     }
 
     /// Removes a file from a simulated node (a plugin binary gone, for example).

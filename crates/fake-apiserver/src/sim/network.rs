@@ -558,6 +558,10 @@ fn reach(
     if crosses && !(path_up(&from.node) && path_up(&target_node)) {
         return Err(Failure::Timeout);
     }
+    // Pod-to-Pod traffic across nodes rides the overlay.
+    if crosses && sim.overlay_blocked && target_pod.is_some() && !from.host_network {
+        return Err(Failure::Timeout);
+    }
     listening(&targets)
 }
 
