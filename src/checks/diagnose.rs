@@ -476,11 +476,40 @@ pub fn judge(step: &DiagnoseStep, facts: &ClusterFacts) -> StepResult {
                 )
             }
         }
-        DiagnoseKind::PodNetwork | DiagnoseKind::CniNodeFiles => {
+        DiagnoseKind::PodNetwork | DiagnoseKind::CniNodeFiles | DiagnoseKind::Dns => {
             (StepStatus::Error, vec!["judged from the probe Pods".into()])
         }
     };
     verdict(step, status, evidence)
+}
+
+/// Judges the DNS step from a probe Pod's `nslookup` (None: the probe Pods did not run).
+pub fn judge_dns(step: &DiagnoseStep, answer: &Option<Result<String, String>>) -> StepResult {
+    match answer {
+        None => verdict(
+            step,
+            StepStatus::Fail,
+            vec!["no probe Pod ran to ask the cluster DNS (see the pod network step)".into()],
+        ),
+        Some(Ok(out)) => verdict(
+            step,
+            StepStatus::Ok,
+            vec![format!(
+                "kubernetes.default.svc.cluster.local resolves: {}",
+                out.lines()
+                    .filter(|l| l.starts_with("Address") && !l.contains(":53"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )],
+        ),
+        Some(Err(why)) => verdict(
+            step,
+            StepStatus::Fail,
+            vec![format!(
+                "nslookup kubernetes.default.svc.cluster.local: {why}"
+            )],
+        ),
+    }
 }
 
 /// Judges the pod-network step from the probes.

@@ -306,7 +306,24 @@ fn probe_pod(name: &str, node: &str) -> serde_json::Value {
 
 /// Two probe Pods per node (`a` asks, `b` answers): each node's `a` asks its own node's `b`
 /// and every other node's `b`. Bounded by `budget`; the namespace goes afterwards.
-pub async fn probe_network(conn: &Connection, nodes: &[String], budget: Duration) -> Probes {
+pub async fn probe_network(
+    conn: &Connection,
+    nodes: &[String],
+    budget: Duration,
+) -> (Probes, Option<Result<String, String>>) {
+    let mut dns = None;
+    let probes = probe_pairs(conn, nodes, budget, &mut dns).await;
+    (probes, dns)
+}
+
+/// The pairs of [`probe_network`]; `dns` gets the first client's `nslookup` of the API
+/// server's Service name once the Pods run.
+async fn probe_pairs(
+    conn: &Connection,
+    nodes: &[String],
+    budget: Duration,
+    dns: &mut Option<Result<String, String>>,
+) -> Probes {
     if nodes.is_empty() {
         return Probes::NotStarted("the cluster has no nodes".into());
     }
@@ -375,6 +392,14 @@ pub async fn probe_network(conn: &Connection, nodes: &[String], budget: Duration
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    *dns = Some(
+        run_in(
+            conn,
+            &name(0, "a"),
+            &["nslookup", "kubernetes.default.svc.cluster.local"],
+        )
+        .await,
+    );
     let mut results = Vec::new();
     for (i, from) in nodes.iter().enumerate() {
         for (j, to) in nodes.iter().enumerate() {

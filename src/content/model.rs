@@ -102,6 +102,8 @@ pub enum DiagnoseKind {
     Coredns,
     /// Probe Pods reach each other on the same node and across nodes.
     PodNetwork,
+    /// A Pod resolves `kubernetes.default.svc.cluster.local` through the cluster DNS.
+    Dns,
     /// Recent Warning events, summarised.
     WarningEvents,
 }

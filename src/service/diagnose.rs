@@ -75,6 +75,8 @@ pub async fn run(
         }
         Ok((conn, facts)) => {
             let mut probed = false;
+            // The probe Pods' findings, shared by the pod-network and DNS steps.
+            let mut network: Option<(Probes, Option<Result<String, String>>)> = None;
             for step in &lesson.diagnose {
                 if left().is_zero() {
                     out(
@@ -103,24 +105,35 @@ pub async fn run(
                         )),
                     };
                     diagnose::judge_node_files(step, &files)
-                } else if step.kind == DiagnoseKind::PodNetwork {
+                } else if matches!(step.kind, DiagnoseKind::PodNetwork | DiagnoseKind::Dns) {
                     probed = true;
-                    let nodes: Vec<String> = facts.nodes.iter().map(|n| n.name.clone()).collect();
-                    let start = PROBE_START.min(left().saturating_sub(Duration::from_secs(3)));
-                    let probes = match tokio::time::timeout(
-                        left(),
-                        crate::cluster::diagnose::probe_network(&conn, &nodes, start),
-                    )
-                    .await
-                    {
-                        Ok(p) => p,
-                        Err(_) => Probes::Error(format!(
-                            "probing did not finish within the diagnosis' {} s",
-                            budget.as_secs()
-                        )),
-                    };
-
-                    diagnose::judge_probes(step, &probes)
+                    if network.is_none() {
+                        let nodes: Vec<String> =
+                            facts.nodes.iter().map(|n| n.name.clone()).collect();
+                        let start = PROBE_START.min(left().saturating_sub(Duration::from_secs(3)));
+                        network = Some(
+                            match tokio::time::timeout(
+                                left(),
+                                crate::cluster::diagnose::probe_network(&conn, &nodes, start),
+                            )
+                            .await
+                            {
+                                Ok(found) => found,
+                                Err(_) => (
+                                    Probes::Error(format!(
+                                        "probing did not finish within the diagnosis' {} s",
+                                        budget.as_secs()
+                                    )),
+                                    None,
+                                ),
+                            },
+                        );
+                    }
+                    match (&network, step.kind) {
+                        (Some((_, dns)), DiagnoseKind::Dns) => diagnose::judge_dns(step, dns),
+                        (Some((probes, _)), _) => diagnose::judge_probes(step, probes),
+                        (None, _) => diagnose::unjudged(step, "the probes did not run"),
+                    }
                 } else {
                     diagnose::judge(step, &facts)
                 };

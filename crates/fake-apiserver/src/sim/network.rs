@@ -60,10 +60,64 @@ pub(crate) fn exec(
     if let Some(answer_) = node_files(sim, pod, &name, &body, command) {
         return Some(Ok(answer_));
     }
+    if let Some(name) = body.strip_prefix("nslookup ") {
+        return Some(Ok(nslookup(inner, sim, rt, name.trim(), command)));
+    }
     let probe = Probe::parse(&body)?;
     let reached = reach(inner, sim, rt, &probe.host, probe.port);
     let (stdout, stderr, code) = probe.outcome(reached);
     Some(Ok(answer(command, &stdout, &stderr, code)))
+}
+
+/// busybox `nslookup NAME` through the cluster DNS: answered when a CoreDNS Pod
+/// (`k8s-app=kube-dns`) runs and the network reaches it; only the API server's Service name
+/// is known.
+fn nslookup(
+    inner: &Inner,
+    sim: &Sim,
+    from: &PodRuntime,
+    name: &str,
+    command: &[String],
+) -> ExecRule {
+    let dns_ips: Vec<String> = inner
+        .objects
+        .values()
+        .filter(|o| {
+            o["kind"] == "Pod"
+                && o.pointer("/metadata/labels/k8s-app") == Some(&Value::from("kube-dns"))
+        })
+        .filter_map(|o| o.pointer("/metadata/uid").and_then(Value::as_str))
+        .filter_map(|uid| sim.pods.get(uid))
+        .filter(|rt| !rt.running.is_empty())
+        .filter_map(|rt| rt.ip.clone())
+        .collect();
+    let reachable = dns_ips
+        .iter()
+        .any(|ip| reach(inner, sim, from, ip, 0).is_ok());
+    if !reachable {
+        return answer(
+            command,
+            "",
+            ";; connection timed out; no servers could be reached\n",
+            1,
+        );
+    }
+    let server = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n";
+    if name == "kubernetes.default.svc.cluster.local" || name == "kubernetes.default" {
+        answer(
+            command,
+            &format!("{server}Name:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1\n\n"),
+            "",
+            0,
+        )
+    } else {
+        answer(
+            command,
+            server,
+            &format!("** server can't find {name}: NXDOMAIN\n"),
+            1,
+        )
+    }
 }
 
 /// `ls DIR...` and `cat FILE` of node files through the container's hostPath mounts, as
