@@ -168,9 +168,8 @@ async fn probe_namespace(conn: &Connection) -> Result<(), String> {
     }
 }
 
-/// A host-network busybox Pod on `node` that sees the node's CNI folders under `/host`: it
-/// needs no pod network, so it runs where the CNI is broken.
-fn files_pod(name: &str, node: &str) -> serde_json::Value {
+/// A labelled busybox Pod pinned to `node`, tolerating every taint, running `command`.
+fn busybox_pod(name: &str, node: &str, command: serde_json::Value) -> serde_json::Value {
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -178,24 +177,27 @@ fn files_pod(name: &str, node: &str) -> serde_json::Value {
             "labels": {"app.kubernetes.io/managed-by": "kubelab", "kubelab.dev/probe": "diagnose"}},
         "spec": {
             "nodeName": node,
-            "hostNetwork": true,
             "terminationGracePeriodSeconds": 0,
             "tolerations": [{"operator": "Exists"}],
-            "containers": [{
-                "name": "probe",
-                "image": super::exec::PROBE_IMAGE,
-                "command": ["sleep", "3600"],
-                "volumeMounts": [
-                    {"name": "net-d", "mountPath": "/host/etc/cni/net.d", "readOnly": true},
-                    {"name": "bin", "mountPath": "/host/opt/cni/bin", "readOnly": true},
-                ],
-            }],
-            "volumes": [
-                {"name": "net-d", "hostPath": {"path": "/etc/cni/net.d"}},
-                {"name": "bin", "hostPath": {"path": "/opt/cni/bin"}},
-            ],
+            "containers": [{"name": "probe", "image": super::exec::PROBE_IMAGE, "command": command}],
         },
     })
+}
+
+/// A host-network busybox Pod on `node` that sees the node's CNI folders under `/host`: it
+/// needs no pod network, so it runs where the CNI is broken.
+fn files_pod(name: &str, node: &str) -> serde_json::Value {
+    let mut pod = busybox_pod(name, node, json!(["sleep", "3600"]));
+    pod["spec"]["hostNetwork"] = json!(true);
+    pod["spec"]["containers"][0]["volumeMounts"] = json!([
+        {"name": "net-d", "mountPath": "/host/etc/cni/net.d", "readOnly": true},
+        {"name": "bin", "mountPath": "/host/opt/cni/bin", "readOnly": true},
+    ]);
+    pod["spec"]["volumes"] = json!([
+        {"name": "net-d", "hostPath": {"path": "/etc/cni/net.d"}},
+        {"name": "bin", "hostPath": {"path": "/opt/cni/bin"}},
+    ]);
+    pod
 }
 
 /// Runs a command in a probe Pod; its stdout, or why not.
@@ -285,23 +287,17 @@ pub async fn read_node_files(
     Ok(out)
 }
 
+/// A busybox Pod on `node`'s pod network that serves `ok` over HTTP.
 fn probe_pod(name: &str, node: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE,
-            "labels": {"app.kubernetes.io/managed-by": "kubelab", "kubelab.dev/probe": "diagnose"}},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 0,
-            "tolerations": [{"operator": "Exists"}],
-            "containers": [{
-                "name": "probe",
-                "image": super::exec::PROBE_IMAGE,
-                "command": ["sh", "-c", format!("echo ok > /tmp/index.html && httpd -f -p {PORT} -h /tmp")],
-            }],
-        },
-    })
+    busybox_pod(
+        name,
+        node,
+        json!([
+            "sh",
+            "-c",
+            format!("echo ok > /tmp/index.html && httpd -f -p {PORT} -h /tmp")
+        ]),
+    )
 }
 
 /// Two probe Pods per node (`a` asks, `b` answers): each node's `a` asks its own node's `b`

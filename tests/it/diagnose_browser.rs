@@ -6,13 +6,7 @@ use crate::browser::{eval, save, start_driver, wait_for_secs};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_diagnosis_in_chromium() {
     let Some(driver) = start_driver() else { return };
-    let fake = fake_apiserver::FakeCluster::new();
-    fake.simulate_kind("kubelab", 1);
-    let env = crate::fake::env_on(fake, kubelab::ContentFiles::embedded()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = env.app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (_env, addr) = crate::fake::served_simulated().await;
 
     let client = crate::browser::browser(&driver).await;
     client

@@ -30,6 +30,19 @@ pub async fn env_with(files: ContentFiles) -> Env {
     env_on(FakeCluster::new(), files).await
 }
 
+/// The app on a simulated lesson cluster without a CNI (`kind-kubelab`, one worker), served
+/// on a loopback port: (the environment, `host:port`).
+pub async fn served_simulated() -> (Env, String) {
+    let fake = FakeCluster::new();
+    fake.simulate_kind("kubelab", 1);
+    let env = env_on(fake, ContentFiles::embedded()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let router = env.app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (env, addr)
+}
+
 /// Like [`env_with`], on a fake set up by the caller (e.g. a simulated kind cluster).
 pub async fn env_on(fake: FakeCluster, files: ContentFiles) -> Env {
     let server = fake.start().await.unwrap();

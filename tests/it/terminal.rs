@@ -13,22 +13,12 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::fake::{Env, env_on};
+use crate::fake::Env;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// The app on a simulated lesson cluster without a CNI, served on a loopback port.
-async fn served() -> (Env, String) {
-    let fake = FakeCluster::new();
-    fake.simulate_kind("kubelab", 1);
-    let env = env_on(fake, kubelab::ContentFiles::embedded()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let router = env.app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (env, addr)
-}
+use crate::fake::served_simulated as served;
 
 async fn ticket(env: &Env, cookie: &str) -> String {
     let reply = env
@@ -326,15 +316,18 @@ async fn an_exam_terminal_closes_with_its_attempt() {
     let origin = format!("http://{addr}");
     let cookie = env.app.learner().await;
     let id = crate::exams::start_running(&env.app, &cookie).await;
-    let body = serde_json::json!({"attempt": id}).to_string();
-    let reply = crate::exams::send_json(
-        &env.app,
-        Method::POST,
-        "/api/v1/terminal/ticket",
-        &cookie,
-        &body,
-    )
-    .await;
+    let exam_ticket = || async {
+        let body = serde_json::json!({"attempt": id}).to_string();
+        crate::exams::send_json(
+            &env.app,
+            Method::POST,
+            "/api/v1/terminal/ticket",
+            &cookie,
+            &body,
+        )
+        .await
+    };
+    let reply = exam_ticket().await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let url = reply.json()["url"].as_str().unwrap().to_string();
     let mut socket = connect(&addr, &url, &cookie, &origin).await.unwrap();
@@ -366,13 +359,6 @@ async fn an_exam_terminal_closes_with_its_attempt() {
         "{closed}"
     );
     // And no new ticket for it.
-    let again = crate::exams::send_json(
-        &env.app,
-        Method::POST,
-        "/api/v1/terminal/ticket",
-        &cookie,
-        &body,
-    )
-    .await;
+    let again = exam_ticket().await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
 }

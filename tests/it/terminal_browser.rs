@@ -33,13 +33,7 @@ async fn watch_csp(client: &Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminal_in_chromium() {
     let Some(driver) = start_driver() else { return };
-    let fake = fake_apiserver::FakeCluster::new();
-    fake.simulate_kind("kubelab", 1);
-    let env = crate::fake::env_on(fake, kubelab::ContentFiles::embedded()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = env.app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (env, addr) = crate::fake::served_simulated().await;
     let base = format!("http://{addr}");
 
     let client = crate::browser::browser(&driver).await;
