@@ -55,10 +55,7 @@ impl Service {
         self.workshop(id).await?;
         self.exam(exam)?;
         let mut rows = Vec::new();
-        for member in self.0.store.workshop_members(id).await? {
-            let Some(learner) = LearnerId::parse(&member.learner_id) else {
-                continue;
-            };
+        for (member, learner) in self.members(id).await? {
             let row = match self
                 .begin_exam(&learner, exam, &Default::default(), true)
                 .await
@@ -87,10 +84,7 @@ impl Service {
         self.workshop(id).await?;
         self.exam(exam)?;
         let mut rows = Vec::new();
-        for member in self.0.store.workshop_members(id).await? {
-            let Some(learner) = LearnerId::parse(&member.learner_id) else {
-                continue;
-            };
+        for (member, learner) in self.members(id).await? {
             let latest = self.latest_attempt(&learner, exam).await?;
             let mut row = ClassExamRow::new(
                 member.display_name,
@@ -112,6 +106,20 @@ impl Service {
             rows.push(row);
         }
         Ok(rows)
+    }
+}
+
+impl Service {
+    /// A workshop's members with their ids parsed (a malformed stored id is skipped).
+    async fn members(&self, id: i64) -> ServiceResult<Vec<(crate::store::MemberRow, LearnerId)>> {
+        Ok(self
+            .0
+            .store
+            .workshop_members(id)
+            .await?
+            .into_iter()
+            .filter_map(|m| LearnerId::parse(&m.learner_id).map(|l| (m, l)))
+            .collect())
     }
 }
 
@@ -247,10 +255,7 @@ impl Service {
         self.workshop(id).await?;
         self.exam(exam)?;
         let mut held = Vec::new();
-        for member in self.0.store.workshop_members(id).await? {
-            let Some(learner) = LearnerId::parse(&member.learner_id) else {
-                continue;
-            };
+        for (_, learner) in self.members(id).await? {
             if let Some(attempt) = self
                 .0
                 .store
