@@ -1,6 +1,7 @@
 //! What a diagnosis needs from the cluster: nodes, DaemonSets, Pods and recent Warning events
 //! in one pass, and the pod network probed with short-lived busybox Pods (two per node, in a
-//! labelled namespace that is deleted afterwards, also when the diagnosis is cancelled).
+//! labelled namespace of the run's own that is deleted afterwards, also when the diagnosis is
+//! cancelled).
 
 use std::time::Duration;
 
@@ -15,8 +16,22 @@ use crate::checks::diagnose::{
 };
 use crate::checks::observed::{ExecRequest, ExecTarget};
 
-/// The namespace the probe Pods live in for the length of one diagnosis.
-pub const NAMESPACE: &str = "kubelab-diagnose";
+/// The probe Pods of one diagnosis live in a namespace of their own named with this prefix:
+/// a run right after another must not wait for the previous one's namespace to terminate.
+pub const NAMESPACE_PREFIX: &str = "kubelab-diagnose";
+
+/// A fresh namespace name for one diagnosis' probe Pods.
+pub fn run_namespace() -> String {
+    const LETTERS: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 5];
+    // Without randomness the fixed prefix still works (one run at a time).
+    let _ = getrandom::fill(&mut bytes);
+    let tail: String = bytes
+        .iter()
+        .map(|b| LETTERS[usize::from(*b) % LETTERS.len()] as char)
+        .collect();
+    format!("{NAMESPACE_PREFIX}-{tail}")
+}
 /// The port the probe Pods serve on.
 const PORT: u16 = 8080;
 
@@ -124,39 +139,37 @@ pub async fn observe(conn: &Connection) -> Result<ClusterFacts, ClusterError> {
 /// Deletes the probe namespace when dropped, however the diagnosis ended.
 struct Cleanup {
     api: Api<Namespace>,
+    namespace: String,
 }
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let api = self.api.clone();
+        let namespace = std::mem::take(&mut self.namespace);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             handle.spawn(async move {
                 let params = DeleteParams::default().grace_period(0);
                 let _ =
-                    tokio::time::timeout(Duration::from_secs(10), api.delete(NAMESPACE, &params))
+                    tokio::time::timeout(Duration::from_secs(10), api.delete(&namespace, &params))
                         .await;
             });
         }
     }
 }
 
-/// Deletes the probe namespace (and its Pods) now; already gone is fine.
-pub async fn clean_up(conn: &Connection) {
+/// Deletes the probe namespace `ns` (and its Pods) now; already gone is fine.
+pub async fn clean_up(conn: &Connection, ns: &str) {
     let namespaces: Api<Namespace> = Api::all(conn.client.clone());
     let params = DeleteParams::default().grace_period(0);
-    let _ = tokio::time::timeout(
-        Duration::from_secs(10),
-        namespaces.delete(NAMESPACE, &params),
-    )
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), namespaces.delete(ns, &params)).await;
 }
 
-/// Makes the probe namespace (existing is fine).
-async fn probe_namespace(conn: &Connection) -> Result<(), String> {
+/// Makes the probe namespace `ns` (existing is fine).
+async fn probe_namespace(conn: &Connection, ns_name: &str) -> Result<(), String> {
     let namespaces: Api<Namespace> = Api::all(conn.client.clone());
     let ns: Namespace = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
+        "metadata": {"name": ns_name, "labels": {"app.kubernetes.io/managed-by": "kubelab"}},
     }))
     .map_err(|e| e.to_string())?;
     match conn
@@ -169,11 +182,11 @@ async fn probe_namespace(conn: &Connection) -> Result<(), String> {
 }
 
 /// A labelled busybox Pod pinned to `node`, tolerating every taint, running `command`.
-fn busybox_pod(name: &str, node: &str, command: serde_json::Value) -> serde_json::Value {
+fn busybox_pod(ns: &str, name: &str, node: &str, command: serde_json::Value) -> serde_json::Value {
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": NAMESPACE,
+        "metadata": {"name": name, "namespace": ns,
             "labels": {"app.kubernetes.io/managed-by": "kubelab", "kubelab.dev/probe": "diagnose"}},
         "spec": {
             "nodeName": node,
@@ -186,8 +199,8 @@ fn busybox_pod(name: &str, node: &str, command: serde_json::Value) -> serde_json
 
 /// A host-network busybox Pod on `node` that sees the node's CNI folders under `/host`: it
 /// needs no pod network, so it runs where the CNI is broken.
-fn files_pod(name: &str, node: &str) -> serde_json::Value {
-    let mut pod = busybox_pod(name, node, json!(["sleep", "3600"]));
+fn files_pod(ns: &str, name: &str, node: &str) -> serde_json::Value {
+    let mut pod = busybox_pod(ns, name, node, json!(["sleep", "3600"]));
     pod["spec"]["hostNetwork"] = json!(true);
     pod["spec"]["containers"][0]["volumeMounts"] = json!([
         {"name": "net-d", "mountPath": "/host/etc/cni/net.d", "readOnly": true},
@@ -201,10 +214,15 @@ fn files_pod(name: &str, node: &str) -> serde_json::Value {
 }
 
 /// Runs a command in a probe Pod; its stdout, or why not.
-async fn run_in(conn: &Connection, pod: &str, command: &[&str]) -> Result<String, String> {
+async fn run_in(
+    conn: &Connection,
+    ns: &str,
+    pod: &str,
+    command: &[&str],
+) -> Result<String, String> {
     let request = ExecRequest {
         target: ExecTarget::Pod {
-            namespace: NAMESPACE.into(),
+            namespace: ns.into(),
             pod: pod.into(),
             container: None,
         },
@@ -224,15 +242,16 @@ async fn run_in(conn: &Connection, pod: &str, command: &[&str]) -> Result<String
 /// through a host-network Pod per node, within `budget` for the Pods to start.
 pub async fn read_node_files(
     conn: &Connection,
+    ns: &str,
     nodes: &[String],
     budget: Duration,
 ) -> Result<Vec<NodeFiles>, String> {
-    probe_namespace(conn).await?;
-    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), NAMESPACE);
+    probe_namespace(conn, ns).await?;
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), ns);
     let name = |i: usize| format!("files-{i}");
     for (i, node) in nodes.iter().enumerate() {
         let pod: Pod =
-            serde_json::from_value(files_pod(&name(i), node)).map_err(|e| e.to_string())?;
+            serde_json::from_value(files_pod(ns, &name(i), node)).map_err(|e| e.to_string())?;
         match conn.call(pods.create(&PostParams::default(), &pod)).await {
             Ok(_) | Err(ClusterError::Api { code: 409, .. }) => {}
             Err(e) => return Err(format!("cannot create the file-reading Pods: {e}")),
@@ -264,16 +283,16 @@ pub async fn read_node_files(
     let mut out = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let pod = name(i);
-        let listing = run_in(conn, &pod, &["ls", "/host/etc/cni/net.d"]).await?;
+        let listing = run_in(conn, ns, &pod, &["ls", "/host/etc/cni/net.d"]).await?;
         let mut configs = Vec::new();
         for file in listing.split_whitespace() {
             let path = format!("/host/etc/cni/net.d/{file}");
-            let text = run_in(conn, &pod, &["cat", &path])
+            let text = run_in(conn, ns, &pod, &["cat", &path])
                 .await
                 .unwrap_or_default();
             configs.push((file.to_string(), text));
         }
-        let plugins = run_in(conn, &pod, &["ls", "/host/opt/cni/bin"])
+        let plugins = run_in(conn, ns, &pod, &["ls", "/host/opt/cni/bin"])
             .await?
             .split_whitespace()
             .map(str::to_string)
@@ -288,8 +307,9 @@ pub async fn read_node_files(
 }
 
 /// A busybox Pod on `node`'s pod network that serves `ok` over HTTP.
-fn probe_pod(name: &str, node: &str) -> serde_json::Value {
+fn probe_pod(ns: &str, name: &str, node: &str) -> serde_json::Value {
     busybox_pod(
+        ns,
         name,
         node,
         json!([
@@ -304,11 +324,12 @@ fn probe_pod(name: &str, node: &str) -> serde_json::Value {
 /// and every other node's `b`. Bounded by `budget`; the namespace goes afterwards.
 pub async fn probe_network(
     conn: &Connection,
+    ns: &str,
     nodes: &[String],
     budget: Duration,
 ) -> (Probes, Option<Result<String, String>>) {
     let mut dns = None;
-    let probes = probe_pairs(conn, nodes, budget, &mut dns).await;
+    let probes = probe_pairs(conn, ns, nodes, budget, &mut dns).await;
     (probes, dns)
 }
 
@@ -316,6 +337,7 @@ pub async fn probe_network(
 /// server's Service name once the Pods run.
 async fn probe_pairs(
     conn: &Connection,
+    ns: &str,
     nodes: &[String],
     budget: Duration,
     dns: &mut Option<Result<String, String>>,
@@ -325,15 +347,18 @@ async fn probe_pairs(
     }
     let client = conn.client.clone();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    if let Err(e) = probe_namespace(conn).await {
+    if let Err(e) = probe_namespace(conn, ns).await {
         return Probes::Error(e);
     }
-    let _cleanup = Cleanup { api: namespaces };
-    let pods: Api<Pod> = Api::namespaced(client, NAMESPACE);
+    let _cleanup = Cleanup {
+        api: namespaces,
+        namespace: ns.to_string(),
+    };
+    let pods: Api<Pod> = Api::namespaced(client, ns);
     let name = |i: usize, role: &str| format!("probe-{i}-{role}");
     for (i, node) in nodes.iter().enumerate() {
         for role in ["a", "b"] {
-            let pod: Pod = match serde_json::from_value(probe_pod(&name(i, role), node)) {
+            let pod: Pod = match serde_json::from_value(probe_pod(ns, &name(i, role), node)) {
                 Ok(p) => p,
                 Err(e) => return Probes::Error(e.to_string()),
             };
@@ -391,6 +416,7 @@ async fn probe_pairs(
     *dns = Some(
         run_in(
             conn,
+            ns,
             &name(0, "a"),
             &["nslookup", "kubernetes.default.svc.cluster.local"],
         )
@@ -402,7 +428,7 @@ async fn probe_pairs(
             let url = format!("http://{}:{PORT}/", ips[j].1);
             let request = ExecRequest {
                 target: ExecTarget::Pod {
-                    namespace: NAMESPACE.into(),
+                    namespace: ns.into(),
                     pod: name(i, "a"),
                     container: None,
                 },

@@ -75,6 +75,7 @@ pub async fn run(
         }
         Ok((conn, facts)) => {
             let mut probed = false;
+            let probe_ns = crate::cluster::diagnose::run_namespace();
             // The probe Pods' findings, shared by the pod-network and DNS steps.
             let mut network: Option<(Probes, Option<Result<String, String>>)> = None;
             for step in &lesson.diagnose {
@@ -94,7 +95,7 @@ pub async fn run(
                     let start = PROBE_START.min(left().saturating_sub(Duration::from_secs(3)));
                     let files = match tokio::time::timeout(
                         left(),
-                        crate::cluster::diagnose::read_node_files(&conn, &nodes, start),
+                        crate::cluster::diagnose::read_node_files(&conn, &probe_ns, &nodes, start),
                     )
                     .await
                     {
@@ -114,7 +115,9 @@ pub async fn run(
                         network = Some(
                             match tokio::time::timeout(
                                 left(),
-                                crate::cluster::diagnose::probe_network(&conn, &nodes, start),
+                                crate::cluster::diagnose::probe_network(
+                                    &conn, &probe_ns, &nodes, start,
+                                ),
                             )
                             .await
                             {
@@ -141,7 +144,7 @@ pub async fn run(
             }
             if probed {
                 // Awaited here, not only on drop: a CLI run exits right after.
-                crate::cluster::diagnose::clean_up(&conn).await;
+                crate::cluster::diagnose::clean_up(&conn, &probe_ns).await;
             }
         }
     }

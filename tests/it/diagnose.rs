@@ -132,11 +132,11 @@ fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
 /// No probe Pod stays behind (the namespace goes, its Pods with it).
 async fn probes_gone(fake: &FakeCluster) {
     for _ in 0..100 {
-        if !fake
-            .list("v1", "Pod")
-            .iter()
-            .any(|p| p["metadata"]["namespace"] == "kubelab-diagnose")
-        {
+        if !fake.list("v1", "Pod").iter().any(|p| {
+            p["metadata"]["namespace"]
+                .as_str()
+                .is_some_and(|ns| ns.starts_with("kubelab-diagnose"))
+        }) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -164,6 +164,19 @@ async fn a_healthy_cluster_holds_at_every_step() {
             && evidence.contains("kubelab-worker → kubelab-control-plane"),
         "same-node and cross-node probes: {network:#}"
     );
+    let dns = step(&report, "dns");
+    assert_eq!(dns["status"], "ok", "{dns:#}");
+    assert!(dns["evidence"][0].as_str().unwrap().contains("10.96.0.1"));
+    let files = step(&report, "cni-node-files");
+    assert!(
+        files["evidence"]
+            .to_string()
+            .contains("/etc/cni/net.d/10-flannel.conflist"),
+        "{files:#}"
+    );
+    // Run again right away: the first run's namespace may still be terminating.
+    let (again, second) = diagnose(&c.kubeconfig, &[]);
+    assert_eq!(again, Some(0), "{second:#}");
     probes_gone(&c.fake).await;
 }
 
@@ -322,6 +335,12 @@ async fn a_blocked_overlay_fails_across_nodes_only() {
     assert_eq!(
         network["evidence"][0], "same-node traffic works; across nodes it does not",
         "{network:#}"
+    );
+    // CoreDNS may run on the other node: then names do not resolve either, and it says so.
+    let dns = step(&report, "dns");
+    assert!(
+        dns["status"] == "ok" || dns["evidence"][0].as_str().unwrap().contains("timed out"),
+        "{dns:#}"
     );
     probes_gone(&c.fake).await;
 }
