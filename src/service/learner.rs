@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::store::{LearnerId, LearnerSnapshot};
 
-use super::progress::{LessonProgress, all_progress};
+use super::progress::{LessonProgress, all_progress, lesson_progress};
 use super::{Service, ServiceError, ServiceResult};
 
 /// Longest display name accepted, in characters.
@@ -83,6 +83,23 @@ impl Service {
         let me = self.learner(learner).await?;
         let lessons = all_progress(&self.0.catalogue, &me.sections_done, &me.best_scores);
         Ok(LearnerProgress { me, lessons })
+    }
+
+    /// The learner with their progress in one lesson (the lesson page needs no other).
+    pub async fn lesson_progress(
+        &self,
+        learner: &LearnerId,
+        lesson: &str,
+    ) -> ServiceResult<(Arc<LearnerSnapshot>, LessonProgress)> {
+        let lesson = self.lesson(lesson)?;
+        let me = self.learner(learner).await?;
+        let progress = lesson_progress(
+            &self.0.catalogue,
+            lesson,
+            &me.sections_done,
+            &me.best_scores,
+        );
+        Ok((me, progress))
     }
 }
 

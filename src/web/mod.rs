@@ -1,9 +1,12 @@
 //! The HTTP layer: routes, guards and pages. Handlers stay thin; logic lives elsewhere.
 
 mod api;
+mod assets;
 mod catalogue;
 mod check;
 mod cluster;
+mod compress;
+mod conditional;
 mod diagnose;
 pub mod error;
 mod exam_api;
@@ -16,12 +19,15 @@ mod learner;
 mod lesson;
 pub mod listen;
 mod live;
+mod negotiate;
 mod page;
+mod page_cache;
 mod practice;
 pub mod security;
 mod server;
 mod setup;
 mod state;
+mod stitch;
 mod task;
 mod terminal;
 mod workshops;
@@ -156,7 +162,7 @@ pub fn app(state: AppState) -> Router {
         .merge(learner_routes)
         .route("/lessons/{lesson}/files/{name}", get(files::lesson_file))
         .route("/lessons/{lesson}/download", get(lesson::download))
-        .route("/static/{*path}", get(files::asset))
+        .route("/static/{*path}", get(assets::serve))
         .route("/healthz", get(health::check))
         .route("/instructor", get(workshops::home))
         .route("/instructor/sign-in", get(instructor::sign_in))
@@ -259,9 +265,10 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Wraps routes in the guards every kubelab response goes through: Host and cross-site
-/// checks, the body limit, security headers, and panic recovery.
+/// checks, the body limit, security headers, panic recovery, and ETags with gzip.
 pub fn harden(routes: Router<AppState>, state: AppState) -> Router {
     let mut router = routes
+        .layer(middleware::from_fn(conditional::revalidate))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(uniform_errors))
         .layer(middleware::from_fn_with_state(

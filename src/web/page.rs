@@ -1,13 +1,20 @@
 //! Renders askama templates into responses, so no handler unwraps a render.
 
+use std::sync::Arc;
+
 use askama::Template;
+use axum::http::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use bytes::Bytes;
 
 use crate::cluster::ClusterStatus;
 use crate::service::LearnerProgress;
 use crate::store::{LearnerId, LearnerSnapshot};
 use crate::web::error::{AppError, AppResult};
+use crate::web::negotiate::{accepts_br, accepts_gzip, still_fresh};
 use crate::web::state::AppState;
+use crate::web::stitch::{self, Part};
 
 /// A page to render; render failures become the error page.
 pub struct Page<T>(pub T);
@@ -46,6 +53,8 @@ pub struct Chrome {
     pub cluster_progress: Option<crate::service::ClusterProgress>,
     /// The latest messages from the learner's workshop instructor.
     pub messages: Vec<String>,
+    /// The versioned URL of the content's highlight stylesheet (none: not linked).
+    pub highlight_css: Arc<str>,
 }
 
 impl Chrome {
@@ -60,6 +69,15 @@ impl Chrome {
             workshop_cluster: badge.workshop_cluster,
             cluster_progress: badge.progress,
             messages: snapshot.messages.clone(),
+            highlight_css: state.highlight_css().url().into(),
+        }
+    }
+
+    /// The header data for pages that are nobody's (instructor pages): only the links.
+    pub fn anonymous(state: &AppState) -> Chrome {
+        Chrome {
+            highlight_css: state.highlight_css().url().into(),
+            ..Chrome::default()
         }
     }
 
@@ -120,4 +138,62 @@ impl Chrome {
             None => "unknown",
         }
     }
+}
+
+/// Pages are the learner's own: a cache keeps them but asks each time whether they changed.
+const REVALIDATE: HeaderValue = HeaderValue::from_static("private, no-cache");
+
+/// A page stitched from shared and own parts, with a weak ETag built from `tag` (a hash of
+/// everything that varies) and a 304 when the client's copy holds. Encoded by what the client
+/// takes: brotli or whole-page gzip once [`crate::web::page_cache`] has made them for this
+/// state, the stitched gzip until then (and the first sight of a state queues them).
+pub fn stitched_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    parts: &[Part<'_>],
+    tag: u64,
+) -> Response {
+    let cache = state.page_cache();
+    let made = cache.get(tag);
+    let (br, gzip) = (accepts_br(headers), accepts_gzip(headers));
+    let coding = match (&made, br, gzip) {
+        (Some(made), true, _) => Some(("br", made.br.clone())),
+        (Some(made), false, true) => Some(("gzip", made.gzip.clone())),
+        (None, _, true) => Some(("gzip", Bytes::new())),
+        _ => None,
+    };
+    let etag = match coding {
+        Some((name, _)) => format!("W/\"p{tag:016x}-{name}\""),
+        None => format!("W/\"p{tag:016x}\""),
+    };
+    if made.is_none() && (br || gzip) && cache.claim(tag) {
+        let page = stitch::identity(parts);
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || state.page_cache().fill(tag, &page));
+    }
+    let mut response = if still_fresh(headers, &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = match coding {
+            Some((_, ref body)) if !body.is_empty() => body.clone().into_response(),
+            Some(_) => stitch::gzip(parts).into_response(),
+            None => stitch::identity(parts).into_response(),
+        };
+        let out = response.headers_mut();
+        out.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        if let Some((name, _)) = coding {
+            out.insert(CONTENT_ENCODING, HeaderValue::from_static(name));
+        }
+        response
+    };
+    let out = response.headers_mut();
+    out.insert(CACHE_CONTROL, REVALIDATE);
+    out.insert(VARY, HeaderValue::from_static("cookie, accept-encoding"));
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        out.insert(ETAG, value);
+    }
+    response
 }

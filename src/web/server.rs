@@ -62,6 +62,9 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             idle: std::time::Duration::from_secs(args.terminal_idle_minutes * 60),
         });
     state.service.recover_exams().await;
+    // Static files are compressed once, beside the listener rather than before it.
+    let warming = state.clone();
+    tokio::task::spawn_blocking(move || warming.warm());
     // Workshop clusters: finish or clean up what a restart interrupted, keep pools filled.
     state.service.kick_provisioning();
     let listener = match tokio::net::TcpListener::bind(args.addr).await {

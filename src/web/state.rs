@@ -3,11 +3,20 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::clock::Clock;
 use crate::cluster::Clusters;
 use crate::content::Catalogue;
 use crate::service::Service;
 use crate::store::Store;
+use crate::web::assets::{Asset, HIGHLIGHT_CSS};
+use crate::web::lesson::LessonPages;
+use crate::web::page::Chrome;
+use crate::web::page_cache::PageCache;
+
+/// Compressed lesson pages kept (about 60 KB per learner state: a few hundred learners).
+const PAGE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Cheap to clone: one `Arc` around everything handlers share.
 #[derive(Clone)]
@@ -26,6 +35,12 @@ pub struct App {
     pub service: Service,
     /// Host names (without port) this server answers for.
     pub allowed_hosts: AllowedHosts,
+    /// The content's highlight stylesheet, served under `/static`.
+    highlight_css: Asset,
+    /// Every lesson's page, rendered and compressed once.
+    lessons: LessonPages,
+    /// Lesson pages compressed whole, per learner state seen.
+    page_cache: PageCache,
     /// Raised when the server shuts down, so open streams end.
     stopping: tokio::sync::watch::Sender<bool>,
     /// The instructor's secret, set once before serving.
@@ -41,9 +56,21 @@ impl AppState {
         allowed_hosts: AllowedHosts,
         clusters: Clusters,
     ) -> AppState {
+        let highlight_css = Asset::new(
+            HIGHLIGHT_CSS,
+            Bytes::from(catalogue.highlight_css.clone().into_bytes()),
+        );
+        let links = Chrome {
+            highlight_css: highlight_css.url().into(),
+            ..Chrome::default()
+        };
+        let lessons = LessonPages::build(&catalogue, &links);
         AppState(Arc::new(App {
             service: Service::new(catalogue, store, clusters, Clock::system()),
             allowed_hosts,
+            highlight_css,
+            lessons,
+            page_cache: PageCache::new(PAGE_CACHE_BYTES),
             stopping: tokio::sync::watch::Sender::new(false),
             instructor: std::sync::OnceLock::new(),
         }))
@@ -63,6 +90,27 @@ impl AppState {
             .instructor
             .get()
             .unwrap_or_else(|| NONE.get_or_init(crate::web::instructor::InstructorGate::none))
+    }
+
+    /// The content's highlight stylesheet.
+    pub fn highlight_css(&self) -> &Asset {
+        &self.0.highlight_css
+    }
+
+    /// The lessons' prebuilt pages.
+    pub fn lessons(&self) -> &LessonPages {
+        &self.0.lessons
+    }
+
+    /// Lesson pages compressed whole.
+    pub fn page_cache(&self) -> &PageCache {
+        &self.0.page_cache
+    }
+
+    /// Compresses what is left to compress (the static files), off the request path.
+    pub fn warm(&self) {
+        crate::web::assets::warm();
+        self.0.highlight_css.warm();
     }
 
     /// Tells open streams (live verdicts) that the server is shutting down.

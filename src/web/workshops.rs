@@ -131,7 +131,7 @@ pub async fn home(State(state): State<AppState>, _instructor: Instructor) -> App
         .map(|l| (l.id.clone(), l.title.clone()))
         .collect();
     Ok(Page(InstructorPage {
-        chrome: Chrome::default(),
+        chrome: Chrome::anonymous(&state),
         workshops,
         lessons,
         default_image: crate::service::DEFAULT_IMAGE,
@@ -296,7 +296,7 @@ pub async fn roster_page(
         }
     }
     Ok(Page(WorkshopPage {
-        chrome: Chrome::default(),
+        chrome: Chrome::anonymous(&state),
         join_url: join_url(&headers, &roster.workshop.code),
         roster,
         task_titles,
@@ -718,7 +718,7 @@ pub async fn member_page(
         })
         .collect();
     Ok(Page(MemberPage {
-        chrome: Chrome::default(),
+        chrome: Chrome::anonymous(&state),
         workshop_id: id,
         row,
         name: detail.display_name,

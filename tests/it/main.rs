@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod caching;
 mod checks;
 mod cluster;
 mod diagnose;
