@@ -79,6 +79,14 @@ for section in theory key-concepts; do
 done
 mkdir -p "$work/www"
 curl -fs -H "Cookie: $cookie" "$base$path" -o "$work/www/lesson.html"
+# The first sight of this state is answered stitched; wait for its whole-page compression.
+curl -fs -H "Cookie: $cookie" -H 'Accept-Encoding: gzip' -o "$work/stitched.gz" "$base$path"
+for ((i = 0; i < 500; i++)); do
+  curl -fs -H "Cookie: $cookie" -H 'Accept-Encoding: gzip, deflate, br' -D "$work/br.headers" -o "$work/lesson.html.br" "$base$path"
+  grep -qi '^content-encoding: br' "$work/br.headers" && break
+  sleep 0.01
+done
+grep -qi '^content-encoding: br' "$work/br.headers" || { echo "kubelab never sent brotli" >&2; exit 1; }
 curl -fs -H "Cookie: $cookie" -H 'Accept-Encoding: gzip' -D "$work/gzip.headers" "$base$path" -o "$work/www/lesson.html.gz"
 grep -qi '^content-encoding: gzip' "$work/gzip.headers" || { echo "kubelab did not send gzip" >&2; exit 1; }
 gunzip -c "$work/www/lesson.html.gz" | cmp -s - "$work/www/lesson.html" || { echo "the gzip page differs from the plain one" >&2; exit 1; }
@@ -171,12 +179,13 @@ after_kb=$(awk '/VmRSS/ {print $2}' "/proc/$kubelab_pid/status")
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
 times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-verdict() { if awk -v ok="$1" 'BEGIN { exit !(ok) }'; then echo "met"; else echo "MISSED"; fi; }
+verdict() { if awk "BEGIN { exit !($1) }"; then echo "met"; else echo "MISSED"; fi; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "versions: $("$bin" --version), $("$nginx_bin" -v 2>&1 | sed 's/.*: //'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo "wrk -t2 -c32 -d${DURATION}s, $ROUNDS alternating rounds, medians, 2xx only"
-echo "page: $(wc -c <"$work/www/lesson.html") bytes plain, $(wc -c <"$work/www/lesson.html.gz") bytes gzip (goal: under 32768 on the wire)"
+br_bytes=$(wc -c <"$work/lesson.html.br")
+echo "page: $(wc -c <"$work/www/lesson.html") bytes plain; on the wire: $br_bytes brotli (goal: under 32768: $(verdict "$br_bytes < 32768")), $(wc -c <"$work/www/lesson.html.gz") gzip, $(wc -c <"$work/stitched.gz") gzip on a state's first view (stitched)"
 echo "revisit with If-None-Match: HTTP $revisit bytes"
 for enc in identity gzip; do
   echo
